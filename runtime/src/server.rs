@@ -1,0 +1,135 @@
+//! Starting and stopping a server: what `stepline serve` does, callable from tests.
+//!
+//! ```text
+//!  start: manifests ─► backend (embedded or Redis) ─► App ─► start hook
+//!         ─► bus consumers + cron schedulers ─► listen ─► serve
+//!  shutdown: stop accepting ─► stop consumers and schedulers ─► wait for running handlers
+//!            (at most the grace period) ─► pending deliveries stay in the store
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::{App, Backend, Settings};
+use crate::bus::embedded::EmbeddedQueue;
+use crate::manifest::ManifestSet;
+use crate::registry::Registry;
+use crate::store::file::FileStore;
+
+/// Called once the application is built, before the server listens: the application logs
+/// its configuration and may refuse to start.
+pub type StartHook = fn(&Arc<App>) -> anyhow::Result<()>;
+
+/// Everything a server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub manifests: PathBuf,
+    /// Port 0 picks a free one; see [`RunningServer::address`].
+    pub address: SocketAddr,
+    pub settings: Settings,
+    /// Sync the embedded store's log to disk after each batch.
+    pub fsync: bool,
+    /// State and locks in Redis instead of the embedded store.
+    pub redis_url: Option<String>,
+}
+
+/// A server that is listening.
+pub struct RunningServer {
+    pub app: Arc<App>,
+    address: SocketAddr,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+    serving: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops accepting, lets running handlers finish within the grace period, and returns.
+    /// Deliveries not yet handled stay pending for the next start.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        let served = self.serving.await;
+        self.tracker.close();
+        let grace = self.app.settings.shutdown_grace;
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown grace ran out; unfinished deliveries stay pending");
+        } else {
+            tracing::info!("drained");
+        }
+        served
+            .context("the server task failed")?
+            .context("the server failed")
+    }
+}
+
+/// Loads the manifests, opens the stores, starts consumers and schedulers, and listens.
+pub async fn start(options: ServerOptions, on_start: StartHook) -> anyhow::Result<RunningServer> {
+    let registry = Registry::collect();
+    let set = ManifestSet::load(&options.manifests, &registry)?;
+    for warning in &set.warnings {
+        tracing::warn!("{warning}");
+    }
+    let backend = backend(&options).await?;
+    let app = App::build(set, registry, backend, options.settings.clone())?;
+    on_start(&app)?;
+
+    let stop = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    crate::bus::dispatch::start(&app, &stop, &tracker);
+    crate::cron::start(&app, &stop, &tracker);
+
+    let listener = tokio::net::TcpListener::bind(options.address)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.address))?;
+    let address = listener.local_addr()?;
+    if !address.ip().is_loopback() && app.settings.api_token.is_none() {
+        tracing::warn!(
+            %address,
+            "listening beyond loopback without STEPLINE_API_TOKEN: anyone who reaches this \\
+             address can call every step"
+        );
+    }
+    tracing::info!(%address, steps = app.steps.len(), backend = %app.backend, "listening");
+
+    let router = crate::http::router(app.clone());
+    let stopped = stop.clone();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stopped.cancelled().await })
+            .await
+    });
+    Ok(RunningServer {
+        app,
+        address,
+        stop,
+        tracker,
+        serving,
+    })
+}
+
+async fn backend(options: &ServerOptions) -> anyhow::Result<Backend> {
+    let dir = &options.settings.data_dir;
+    let store = FileStore::open(dir, options.fsync)?;
+    let description = format!("embedded ({})", store.path().display());
+    let queue = Arc::new(EmbeddedQueue::new(store.clone()));
+    let store = Arc::new(store);
+    Ok(Backend {
+        state: store.clone(),
+        locks: store,
+        queue,
+        description,
+    })
+}
