@@ -1,9 +1,10 @@
 //! The composed application: manifests joined to registrations, the stores, the queue and
 //! the settings. Built once at start ([`App::build`]) and shared by HTTP, cron and bus.
 
+use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -131,7 +132,13 @@ pub struct App {
     pub queue: Arc<dyn Queue>,
     pub backend: String,
     pub settings: Settings,
+    services: Services,
 }
+
+/// Application services (clients, configuration) that handlers share, by type: the start
+/// hook provides them, handlers reach them through [`Context::service`](crate::Context::service).
+#[derive(Default)]
+struct Services(RwLock<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
 /// A schema in a manifest or a registration that does not compile.
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +172,22 @@ impl App {
             queue: backend.queue,
             backend: backend.description,
             settings,
+            services: Services::default(),
         }))
+    }
+
+    /// Makes `service` available to every handler; replaces one of the same type.
+    pub fn provide<T: Any + Send + Sync>(&self, service: Arc<T>) {
+        let mut map = self.services.0.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(TypeId::of::<T>(), service);
+    }
+
+    /// The service of type `T`, if the start hook provided one.
+    pub fn service<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let map = self.services.0.read().unwrap_or_else(|p| p.into_inner());
+        map.get(&TypeId::of::<T>())
+            .cloned()
+            .and_then(|s| s.downcast::<T>().ok())
     }
 
     pub fn step(&self, name: &str) -> Option<&Arc<StepRuntime>> {

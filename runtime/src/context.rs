@@ -83,6 +83,11 @@ impl Context {
         self.app.locks.as_ref()
     }
 
+    /// The lock store itself, for work that outlives a borrow (a renewal task).
+    pub fn lock_store(&self) -> Arc<dyn LockStore> {
+        self.app.locks.clone()
+    }
+
     /// A fresh, unguessable owner token for a lock.
     pub fn new_token(&self) -> String {
         uuid::Uuid::new_v4().simple().to_string()
@@ -104,6 +109,17 @@ impl Context {
     /// The name of the running step.
     pub fn step_name(&self) -> &str {
         self.step.name()
+    }
+
+    /// An application service provided at start (see [`App::provide`]), or a 500-style
+    /// error naming the missing type.
+    pub fn service<T: std::any::Any + Send + Sync>(&self) -> Result<Arc<T>, crate::StepError> {
+        self.app.service::<T>().ok_or_else(|| {
+            crate::StepError::fatal(format!(
+                "service `{}` was not provided at start",
+                std::any::type_name::<T>()
+            ))
+        })
     }
 
     /// The application-level settings (environment) the runtime was started with.

@@ -175,6 +175,13 @@ impl Registry {
         registry
     }
 
+    /// A registry of exactly these registrations, for tests and tools that do not want every
+    /// linked handler. A later registration replaces an earlier one with the same id.
+    pub fn from_registrations(registrations: Vec<&'static Registration>) -> Self {
+        let by_id = registrations.into_iter().map(|r| (r.id, r)).collect();
+        Self { by_id }
+    }
+
     pub fn get(&self, id: &str) -> Option<&'static Registration> {
         self.by_id.get(id).copied()
     }

@@ -21,6 +21,7 @@ use crate::bus::embedded::EmbeddedQueue;
 use crate::manifest::ManifestSet;
 use crate::registry::Registry;
 use crate::store::file::FileStore;
+use crate::store::redis::RedisStore;
 
 /// Called once the application is built, before the server listens: the application logs
 /// its configuration and may refuse to start.
@@ -120,15 +121,38 @@ pub async fn start(options: ServerOptions, on_start: StartHook) -> anyhow::Resul
     })
 }
 
+/// The embedded store always holds the event queue; with a Redis URL, state and locks live
+/// in Redis instead, shared by every process that uses it. Events are still delivered by the
+/// process that emitted them: a Redis Streams bus is not built yet.
 async fn backend(options: &ServerOptions) -> anyhow::Result<Backend> {
     let dir = &options.settings.data_dir;
     let store = FileStore::open(dir, options.fsync)?;
-    let description = format!("embedded ({})", store.path().display());
     let queue = Arc::new(EmbeddedQueue::new(store.clone()));
-    let store = Arc::new(store);
+
+    let Some(url) = &options.redis_url else {
+        let description = format!("embedded ({})", store.path().display());
+        let store = Arc::new(store);
+        return Ok(Backend {
+            state: store.clone(),
+            locks: store,
+            queue,
+            description,
+        });
+    };
+
+    // The description names host, port and database only: never the URL's password.
+    let redis = RedisStore::connect(url)
+        .await
+        .context("cannot use the Redis of REDIS_URL")?;
+    let description = format!(
+        "redis (state, locks) at {} + embedded queue ({})",
+        redis.address(),
+        store.path().display()
+    );
+    let redis = Arc::new(redis);
     Ok(Backend {
-        state: store.clone(),
-        locks: store,
+        state: redis.clone(),
+        locks: redis,
         queue,
         description,
     })

@@ -55,8 +55,22 @@ async fn run(
     request: Request,
     trace_id: &str,
 ) -> Result<ApiResponse, ApiError> {
-    let Path(path_params) =
+    let Path(mut path_params) =
         path.map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))?;
+    if let Some((name, ending)) = &step.step.route_suffix {
+        // `/calendar/{kuerzel}.ics`: the router matched `/calendar/{kuerzel}`; a request
+        // without the ending is for a route that does not exist.
+        let value = path_params
+            .get(name)
+            .and_then(|v| v.strip_suffix(ending.as_str()));
+        match value {
+            Some(stripped) if !stripped.is_empty() => {
+                let stripped = stripped.to_string();
+                path_params.insert(name.clone(), stripped);
+            }
+            _ => return Err(not_found_for(&request)),
+        }
+    }
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let has_body = step.manifest().method.is_some_and(|m| m.has_body());
     let (parts, body) = request.into_parts();
@@ -77,6 +91,14 @@ async fn run(
         body,
     };
     call(app, step, request, trace_id).await
+}
+
+fn not_found_for(request: &Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 /// Reads the body as JSON. An empty body is `{}`: every field takes its default.

@@ -35,6 +35,9 @@ pub struct Step {
     pub docs: Option<String>,
     /// The route path in axum syntax (`{param}`), for API steps.
     pub route: Option<String>,
+    /// For a path ending in `{name}.ext`: the parameter and the ending every request must
+    /// carry; the handler gets the parameter without it.
+    pub route_suffix: Option<(String, String)>,
 }
 
 impl Step {

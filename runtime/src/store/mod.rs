@@ -1,13 +1,14 @@
 //! State and locks, behind two traits, one module per adapter.
 //!
-//! - [`file`]: the embedded adapter. Everything lives in memory and in an append-only log
+//! - [`file`](mod@file): the embedded adapter. Everything lives in memory and in an append-only log
 //!   under the data directory, replayed at start.
-//! - `redis`: the shared adapter, when `REDIS_URL` is set.
+//! - [`redis`]: the shared adapter, when `REDIS_URL` is set: state and locks in Redis.
 //!
 //! Both honour the same contract, and the same tests run against both.
 
 pub mod contract;
 pub mod file;
+pub mod redis;
 
 use std::time::Duration;
 

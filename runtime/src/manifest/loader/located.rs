@@ -271,7 +271,9 @@ impl<'a> Builder<'a> {
         if self.nodes > MAX_NODES {
             return Err(YamlError::new(
                 line,
-                format!("the document holds more than {MAX_NODES} values once aliases are resolved"),
+                format!(
+                    "the document holds more than {MAX_NODES} values once aliases are resolved"
+                ),
                 "write the values out instead of repeating large anchors",
             ));
         }
@@ -304,7 +306,12 @@ fn unsupported_tag(tag: &Tag, line: usize) -> YamlError {
 }
 
 /// Resolves a scalar by the YAML 1.2 core schema.
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, line: usize) -> Result<Value, YamlError> {
+fn scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    line: usize,
+) -> Result<Value, YamlError> {
     if let Some(tag) = tag {
         return if tag.is_yaml_core_schema() && tag.suffix == "str" {
             Ok(Value::String(text.to_string()))
@@ -329,12 +336,15 @@ fn resolve_plain(text: &str) -> Value {
     if let Some(n) = integer(text) {
         return n;
     }
-    if is_core_float(text) {
-        if let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-            return Value::Number(n);
-        }
+    let float = || {
+        text.parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+    };
+    match is_core_float(text).then(float).flatten() {
+        Some(n) => Value::Number(n),
+        None => Value::String(text.to_string()),
     }
-    Value::String(text.to_string())
 }
 
 /// Decimal (`-12`), octal (`0o17`) and hex (`0x1F`) integers.
@@ -389,7 +399,11 @@ mod tests {
     use super::*;
 
     fn lines(located: &Located) -> Vec<(&str, usize)> {
-        located.lines.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+        located
+            .lines
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect()
     }
 
     #[test]
@@ -458,7 +472,10 @@ mod tests {
     fn every_duplicate_key_is_reported() {
         let text = "name: a\ntype: api\nname: b\nqueue:\n  timeout: 1s\n  timeout: 2s\n";
         let errors = parse(text, 0).expect_err("duplicates");
-        let found: Vec<_> = errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        let found: Vec<_> = errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
         assert_eq!(
             found,
             vec![
@@ -486,14 +503,20 @@ mod tests {
         let errors = parse(&text, 0).expect_err("too large");
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].line, 4);
-        assert!(errors[0].message.contains("more than 10000 values"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("more than 10000 values"),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn syntax_errors_carry_the_file_line() {
         let errors = parse("name: x\nemits: [a\ntype: api\n", 1).expect_err("syntax");
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].message.starts_with("invalid YAML: "), "{errors:?}");
+        assert!(
+            errors[0].message.starts_with("invalid YAML: "),
+            "{errors:?}"
+        );
         assert!(errors[0].line >= 3, "{errors:?}");
     }
 
