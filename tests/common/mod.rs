@@ -9,6 +9,7 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+pub mod binary;
 pub mod steps;
 
 use std::net::SocketAddr;

@@ -193,6 +193,11 @@ impl RedisStore {
     }
 
     /// Sends one command.
+    ///
+    /// A refused connection is tried once more inside the bound: the refusal may be the
+    /// outcome of an earlier connection attempt, made while Redis was down, and the second
+    /// try waits for the reconnect that the first one started. Nothing was sent when a
+    /// connection was refused, so the retry cannot apply a command twice.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> StoreResult<T> {
         let mut connection = self.connection.clone();
         self.bounded(async {
@@ -204,7 +209,8 @@ impl RedisStore {
         .await
     }
 
-    /// Runs one script (loading it first if Redis does not know it yet).
+    /// Runs one script (loading it first if Redis does not know it yet), retrying a refused
+    /// connection as [`Self::query`] does.
     async fn invoke<T: FromRedisValue>(&self, script: &ScriptInvocation<'_>) -> StoreResult<T> {
         let mut connection = self.connection.clone();
         self.bounded(async {
@@ -217,11 +223,6 @@ impl RedisStore {
     }
 
     /// Bounds an operation by the timeout and maps its error.
-    ///
-    /// A refused connection is tried once more inside the bound: the refusal may be the
-    /// outcome of an earlier connection attempt, made while Redis was down, and the second
-    /// try waits for the reconnect that the first one started. Nothing was sent when a
-    /// connection was refused, so the retry cannot apply a command twice.
     async fn bounded<T>(&self, operation: impl Future<Output = RedisResult<T>>) -> StoreResult<T> {
         match tokio::time::timeout(self.timeout, operation).await {
             Ok(result) => result.map_err(store_error),
