@@ -250,3 +250,83 @@ async fn fifo_groups_run_in_emit_order_one_at_a_time() {
     .await;
     assert_eq!(order, Some(json!(["o0", "o1", "o2", "o3", "o4", "o5"])));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_bounds_the_runs_of_a_step() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let server = TestServer::start(&[
+        ("submit.yaml", &forward("Submit", "/naps", "job.nap")),
+        (
+            "nap.yaml",
+            &subscriber("Nap", "test_sleep", "job.nap", "queue: {concurrency: 2}\n"),
+        ),
+    ])
+    .await;
+    for i in 0..8 {
+        server
+            .post_json("/naps", &json!({"id": format!("n{i}"), "ms": 60}))
+            .await;
+    }
+    let done = eventually(Duration::from_secs(10), || async {
+        let group = server
+            .app()
+            .state
+            .get_group("test:Nap")
+            .await
+            .expect("group");
+        (group.len() == 8).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "all eight ran");
+    assert_eq!(common::steps::MOST_IN_FLIGHT.load(SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_past_its_timeout_fails_and_is_dead_lettered() {
+    let server = TestServer::start(&[
+        ("submit.yaml", &forward("Submit", "/slow", "job.slow")),
+        (
+            "slow.yaml",
+            &subscriber(
+                "Slow",
+                "test_sleep",
+                "job.slow",
+                "queue: {timeout: 100ms, max_retries: 1, backoff: 10ms}\n",
+            ),
+        ),
+    ])
+    .await;
+    server
+        .post_json("/slow", &json!({"id": "s1", "ms": 5000}))
+        .await;
+    let dead = eventually(Duration::from_secs(5), || async {
+        let (_, body) = server.get("/_stepline/dead-letters").await;
+        (body["count"] == 1).then_some(body)
+    })
+    .await
+    .expect("dead-lettered");
+    assert_eq!(
+        dead["dead_letters"][0]["error"],
+        "handler timed out after 100ms"
+    );
+    assert_eq!(dead["dead_letters"][0]["attempts"], 2);
+    assert_eq!(state(&server, "test:Slow", "s1").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_step_fires_on_its_schedule() {
+    let server = TestServer::start(&[(
+        "tick.yaml",
+        "type: cron\nname: Tick\nhandler: test_tick\ncron: \"* * * * * *\"\ntimezone: Europe/Berlin\n",
+    )])
+    .await;
+    let ticks = eventually(Duration::from_secs(6), || async {
+        let n = state(&server, "test:cron", "ticks").await?.as_u64()?;
+        (n >= 2).then_some(n)
+    })
+    .await;
+    assert!(
+        ticks.is_some(),
+        "the every-second schedule fired at least twice"
+    );
+}

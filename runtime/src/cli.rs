@@ -38,6 +38,8 @@ enum Command {
     Steps(ManifestArgs),
     /// Print the JSON Schema of the manifest format.
     Schema,
+    /// Print the handlers compiled into this binary: id, kind, where it is registered.
+    Handlers,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -80,6 +82,10 @@ pub fn main(on_start: StartHook) -> ExitCode {
         Command::Serve(args) => serve(args, on_start),
         Command::Check(args) => check(&args.manifests),
         Command::Steps(args) => steps(&args.manifests),
+        Command::Handlers => {
+            handlers();
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             println!(
                 "{}",
@@ -169,6 +175,23 @@ fn steps(dir: &Path) -> anyhow::Result<ExitCode> {
         .collect();
     print_table(["NAME", "TYPE", "TRIGGER", "EMITS"], &rows);
     Ok(ExitCode::SUCCESS)
+}
+
+fn handlers() {
+    let registry = Registry::collect();
+    let rows: Vec<[String; 4]> = registry
+        .iter()
+        .map(|r| {
+            let input = if r.schema.is_some() { "typed" } else { "-" };
+            [
+                r.id.to_string(),
+                r.kind().to_string(),
+                input.to_string(),
+                r.source.to_string(),
+            ]
+        })
+        .collect();
+    print_table(["ID", "KIND", "INPUT", "SOURCE"], &rows);
 }
 
 fn print_table(header: [&str; 4], rows: &[[String; 4]]) {

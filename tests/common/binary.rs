@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 pub struct Served {
     pub child: Child,
     pub base: String,
+    /// Every log line after the `listening` line.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Served {
@@ -54,9 +56,16 @@ pub fn serve(manifests: &Path, data: &Path, env: &[(&str, &str)]) -> Served {
         seen.push(line);
     };
     // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+        }
+    });
     Served {
         child,
         base: format!("http://{address}"),
+        log,
     }
 }

@@ -165,3 +165,32 @@ async fn show_state(
     ))
 }
 register_step!(api "test_show_state", show_state);
+
+/// The payload of [`sleep`]: how long to take.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct Nap {
+    pub id: String,
+    pub ms: u64,
+}
+
+/// Runs in flight now, and the most seen at once, for the concurrency test (used by one
+/// step only).
+pub static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub static MOST_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Takes `ms` milliseconds, then records the id. The step named `Nap` also counts how many
+/// of its runs overlap.
+async fn sleep(nap: Nap, ctx: Context) -> Result<(), StepError> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let counted = ctx.step_name() == "Nap";
+    if counted {
+        let now = IN_FLIGHT.fetch_add(1, SeqCst) + 1;
+        MOST_IN_FLIGHT.fetch_max(now, SeqCst);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(nap.ms)).await;
+    if counted {
+        IN_FLIGHT.fetch_sub(1, SeqCst);
+    }
+    record(&ctx, &nap.id, json!({"slept": nap.ms})).await
+}
+register_step!(event "test_sleep", input = Nap, sleep);
