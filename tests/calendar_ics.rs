@@ -169,7 +169,7 @@ async fn sb_calendar_holds_exactly_the_expected_events() {
         (0, 0, 0)
     );
     assert_eq!((report.skipped, report.errors), (0, 0));
-    assert_eq!(expected.len(), 57, "SB's appointments touching the window");
+    assert_eq!(expected.len(), 63, "SB's appointments touching the window");
 
     let text = fx.ics("SB");
     assert!(

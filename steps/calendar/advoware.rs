@@ -14,7 +14,7 @@
 use std::fmt;
 
 use chrono::{
-    DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc,
+    DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Timelike, Utc,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -433,7 +433,8 @@ fn time_of_day(
 /// "no value".
 ///
 /// The wall-clock part is kept and a suffix is ignored: what Advoware's offsets mean is
-/// unverified, so [`SourceTimeZone`] alone decides how the time is read.
+/// unverified, so [`SourceTimeZone`] alone decides how the time is read. Fractions of a
+/// second are dropped; calendars count in whole seconds.
 pub fn parse_date_time(raw: &str) -> Result<Option<NaiveDateTime>, InvalidDateTime> {
     let raw = raw.trim();
     if raw.is_empty() || raw.starts_with("0001-01-01") {
@@ -441,7 +442,7 @@ pub fn parse_date_time(raw: &str) -> Result<Option<NaiveDateTime>, InvalidDateTi
     }
     let wall_clock = strip_zone_suffix(raw);
     if let Ok(t) = NaiveDateTime::parse_from_str(wall_clock, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Ok(Some(t));
+        return Ok(Some(t.with_nanosecond(0).unwrap_or(t)));
     }
     if let Ok(t) = NaiveDateTime::parse_from_str(wall_clock, "%Y-%m-%dT%H:%M") {
         return Ok(Some(t));
@@ -467,3 +468,5 @@ fn strip_zone_suffix(raw: &str) -> &str {
     }
 }
 
+#[cfg(test)]
+mod tests;

@@ -35,8 +35,8 @@ impl EventId {
     /// Accepts an id read back from a target if it is well formed: 5 to 1024 characters
     /// of `0-9a-v`.
     pub fn parse(raw: &str) -> Option<Self> {
-        let well_formed = (MIN_LEN..=MAX_LEN).contains(&raw.len())
-            && raw.bytes().all(|b| ALPHABET.contains(&b));
+        let well_formed =
+            (MIN_LEN..=MAX_LEN).contains(&raw.len()) && raw.bytes().all(|b| ALPHABET.contains(&b));
         well_formed.then(|| Self(raw.to_owned()))
     }
 
@@ -73,7 +73,9 @@ fn encode(bytes: &[u8]) -> String {
         }
     }
     if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 0x1f) as usize]));
+        out.push(char::from(
+            ALPHABET[((buffer << (5 - bits)) & 0x1f) as usize],
+        ));
     }
     out
 }
