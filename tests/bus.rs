@@ -22,6 +22,16 @@ async fn state(server: &TestServer, group: &str, key: &str) -> Option<Value> {
     server.app().state.get(group, key).await.expect("state")
 }
 
+/// Waits until the dead-letter queue holds exactly one letter; returns the listing.
+async fn one_dead_letter(server: &TestServer) -> Value {
+    eventually(Duration::from_secs(5), || async {
+        let (_, body) = server.get("/_stepline/dead-letters").await;
+        (body["count"] == 1).then_some(body)
+    })
+    .await
+    .expect("dead-lettered")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reaches_both_subscribers_once_with_the_trace_id() {
     let server = TestServer::start(&[
@@ -112,12 +122,7 @@ async fn a_handler_that_always_fails_is_dead_lettered_and_can_be_redriven() {
     .await;
     server.post_json("/fail", &json!({"id": "x1"})).await;
 
-    let dead = eventually(Duration::from_secs(5), || async {
-        let (_, body) = server.get("/_stepline/dead-letters").await;
-        (body["count"] == 1).then_some(body)
-    })
-    .await
-    .expect("dead-lettered");
+    let dead = one_dead_letter(&server).await;
     let letter = &dead["dead_letters"][0];
     assert_eq!(letter["step"], "Always Fail");
     assert_eq!(letter["topic"], "job.fail");
@@ -172,12 +177,7 @@ async fn a_payload_that_breaks_the_input_schema_is_dead_lettered_at_once() {
     .await;
     server.post_json("/strict", &json!({"id": 42})).await;
 
-    let dead = eventually(Duration::from_secs(5), || async {
-        let (_, body) = server.get("/_stepline/dead-letters").await;
-        (body["count"] == 1).then_some(body)
-    })
-    .await
-    .expect("dead-lettered");
+    let dead = one_dead_letter(&server).await;
     let letter = &dead["dead_letters"][0];
     assert_eq!(letter["attempts"], 0, "never run");
     let error = letter["error"].as_str().expect("error");
@@ -299,12 +299,7 @@ async fn a_run_past_its_timeout_fails_and_is_dead_lettered() {
     server
         .post_json("/slow", &json!({"id": "s1", "ms": 5000}))
         .await;
-    let dead = eventually(Duration::from_secs(5), || async {
-        let (_, body) = server.get("/_stepline/dead-letters").await;
-        (body["count"] == 1).then_some(body)
-    })
-    .await
-    .expect("dead-lettered");
+    let dead = one_dead_letter(&server).await;
     assert_eq!(
         dead["dead_letters"][0]["error"],
         "handler timed out after 100ms"

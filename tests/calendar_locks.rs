@@ -247,3 +247,65 @@ async fn redis_unreachable_answers_503_and_recovers_by_itself() {
     assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_after_a_crash_takes_over_its_own_lock_but_not_another() {
+    // As if a process had died mid-run: the lock is held with the event's own token.
+    let server = start(None, false).await;
+    let key = kuerzel::lock_key("SB");
+    let locks = &server.app().locks;
+    assert!(
+        locks
+            .acquire(&key, "token-of-the-dead-run", Duration::from_secs(300))
+            .await
+            .expect("lock")
+    );
+    let payload =
+        json!({"kuerzel": "SB", "full_content": true, "lock_token": "token-of-the-dead-run"});
+    server
+        .app()
+        .publish("calendar_sync_employee", payload, "trace-crash")
+        .await
+        .expect("publish");
+    let run = wait_for_run(&server).await;
+    assert_eq!(
+        (run["outcome"].clone(), run["trace_id"].clone()),
+        (json!("ok"), json!("trace-crash"))
+    );
+    assert_eq!(lock_holder(&server).await, None, "released after the run");
+
+    // Held by another token: the run is skipped and the lock is left alone.
+    assert!(
+        server
+            .app()
+            .state
+            .delete(RUNS_GROUP, "SB")
+            .await
+            .expect("clear run")
+    );
+    assert!(
+        locks
+            .acquire(&key, "someone-else", Duration::from_secs(300))
+            .await
+            .expect("lock")
+    );
+    let payload =
+        json!({"kuerzel": "SB", "full_content": true, "lock_token": "token-of-the-dead-run"});
+    server
+        .app()
+        .publish("calendar_sync_employee", payload, "trace-skip")
+        .await
+        .expect("publish");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        server
+            .app()
+            .state
+            .get(RUNS_GROUP, "SB")
+            .await
+            .expect("state"),
+        None,
+        "skipped"
+    );
+    assert_eq!(lock_holder(&server).await.as_deref(), Some("someone-else"));
+}

@@ -103,6 +103,14 @@ pub fn main(on_start: StartHook) -> ExitCode {
     }
 }
 
+/// `STEPLINE_API_TOKEN`, trimmed; empty or blank means no token (and the start log says
+/// `auth=off`).
+fn api_token() -> Option<String> {
+    let token = std::env::var("STEPLINE_API_TOKEN").ok()?;
+    let token = token.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STEPLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -227,9 +235,7 @@ fn serve(args: ServeArgs, on_start: StartHook) -> anyhow::Result<ExitCode> {
             settings: Settings {
                 data_dir: args.data_dir,
                 max_body_bytes: args.max_body_bytes,
-                api_token: std::env::var("STEPLINE_API_TOKEN")
-                    .ok()
-                    .filter(|t| !t.is_empty()),
+                api_token: api_token(),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace),
             },
             fsync: !args.no_fsync,

@@ -99,11 +99,16 @@ pub async fn start(options: ServerOptions, on_start: StartHook) -> anyhow::Resul
     if !address.ip().is_loopback() && app.settings.api_token.is_none() {
         tracing::warn!(
             %address,
-            "listening beyond loopback without STEPLINE_API_TOKEN: anyone who reaches this \\
+            "listening beyond loopback without STEPLINE_API_TOKEN: anyone who reaches this \
              address can call every step"
         );
     }
-    tracing::info!(%address, steps = app.steps.len(), backend = %app.backend, "listening");
+    let auth = if app.settings.api_token.is_some() {
+        "bearer token required"
+    } else {
+        "off"
+    };
+    tracing::info!(%address, steps = app.steps.len(), backend = %app.backend, auth, "listening");
 
     let router = crate::http::router(app.clone());
     let stopped = stop.clone();

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  calendar_sync_employee {kuerzel, full_content, lock_token?}
-//!    ─► lock: the event's token (taken by the API) or a new one; held by another run: skip
+//!    ─► lock: renewed or taken with the event's token (the API takes it before emitting;
+//!       Calendar Sync All only names it), else a new one; held by another token: skip
 //!    ─► renew every 60 s while working; renewal lost: stop before writing more
 //!    ─► sync_employee (read, map, plan, apply) ─► record the run in state
 //!    ─► release the lock, whatever happened (also when the handler panics)
@@ -38,7 +39,9 @@ pub struct SyncEmployee {
     pub kuerzel: String,
     #[serde(default = "yes")]
     pub full_content: bool,
-    /// Set when the API took the lock for this run.
+    /// The lock's owner token for this run: taken by the API before emitting, or only named
+    /// by Calendar Sync All. The same event delivered again after a crash carries the same
+    /// token and so takes over the lock its first delivery left behind.
     #[serde(default)]
     pub lock_token: Option<String>,
 }
@@ -65,7 +68,13 @@ async fn sync_all(input: SyncAll, ctx: Context) -> Result<(), StepError> {
             tracing::warn!("skipping an employee whose code is not a valid Kuerzel");
             continue;
         };
-        let payload = json!({ "kuerzel": code, "full_content": input.full_content });
+        // Each employee run gets its own lock token in the event, so that the same event
+        // delivered again after a crash takes over the lock its first delivery left behind.
+        let payload = json!({
+            "kuerzel": code,
+            "full_content": input.full_content,
+            "lock_token": ctx.new_token(),
+        });
         ctx.emit(TOPIC_EMPLOYEE, payload).await?;
         emitted += 1;
     }

@@ -19,18 +19,17 @@ use super::{CalendarService, RUNS_GROUP};
 use crate::calendar::target::calendar_file_name;
 
 async fn status_all(_request: ApiRequest<NoBody>, ctx: Context) -> Result<ApiResponse, StepError> {
-    let service = ctx.service::<CalendarService>()?;
-    let employees = service
-        .source
-        .employees()
-        .await
-        .map_err(|e| StepError::Unavailable(e.to_string()))?;
     let mut runs: BTreeMap<String, Value> = ctx
         .state()
         .get_group(RUNS_GROUP)
         .await?
         .into_iter()
         .collect();
+    // The run records stay visible when the source cannot be read: that is when they matter.
+    let (employees, source_error) = match employees(&ctx).await {
+        Ok(list) => (list, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
 
     let mut rows = Vec::new();
     for employee in employees {
@@ -44,24 +43,25 @@ async fn status_all(_request: ApiRequest<NoBody>, ctx: Context) -> Result<ApiRes
     for (code, last_run) in runs {
         rows.push(row(&ctx, &code, None, last_run).await?);
     }
-    Ok(ApiResponse::ok(json!({ "employees": rows })))
+    Ok(ApiResponse::ok(
+        json!({ "employees": rows, "source_error": source_error }),
+    ))
 }
 
 register_step!(api "calendar_sync_status", status_all);
 
 async fn status_one(request: ApiRequest<NoBody>, ctx: Context) -> Result<ApiResponse, StepError> {
     let code = path_code(&request, "kuerzel")?;
-    let service = ctx.service::<CalendarService>()?;
-    let employees = service
-        .source
-        .employees()
-        .await
-        .map_err(|e| StepError::Unavailable(e.to_string()))?;
-    let active = employees
-        .iter()
-        .find(|e| kuerzel::normalise(&e.kuerzel).is_ok_and(|c| c == code))
-        .map(|e| e.active);
     let last_run = ctx.state().get(RUNS_GROUP, &code).await?;
+    let active = match employees(&ctx).await {
+        Ok(list) => list
+            .iter()
+            .find(|e| kuerzel::normalise(&e.kuerzel).is_ok_and(|c| c == code))
+            .map(|e| e.active),
+        // Without the source, a recorded run is still worth showing.
+        Err(_) if last_run.is_some() => None,
+        Err(e) => return Err(e),
+    };
     if active.is_none() && last_run.is_none() {
         return Err(StepError::reject(
             StatusCode::NOT_FOUND,
@@ -75,6 +75,16 @@ async fn status_one(request: ApiRequest<NoBody>, ctx: Context) -> Result<ApiResp
 }
 
 register_step!(api "calendar_sync_status_employee", status_one);
+
+/// The source's employees; a source that cannot answer makes the status unavailable.
+async fn employees(ctx: &Context) -> Result<Vec<crate::calendar::Employee>, StepError> {
+    let service = ctx.service::<CalendarService>()?;
+    service
+        .source
+        .employees()
+        .await
+        .map_err(|e| StepError::Unavailable(e.to_string()))
+}
 
 async fn row(
     ctx: &Context,

@@ -1,6 +1,6 @@
 //! Bearer-token access control, on when `STEPLINE_API_TOKEN` is set.
 //!
-//! Every route needs the token except `/_stepline/health`. `GET` requests may pass it as the
+//! Every route needs the token except `/_stepline/health`. `GET` and `HEAD` requests may pass it as the
 //! `access_token` query parameter instead, since calendar apps subscribing to an ICS URL
 //! cannot send headers.
 
@@ -45,12 +45,14 @@ fn presented(request: &Request, token: &str) -> bool {
     if from_header {
         return true;
     }
-    request.method() == axum::http::Method::GET
-        && request.uri().query().is_some_and(|q| {
-            q.split('&')
-                .filter_map(|pair| pair.strip_prefix("access_token="))
-                .any(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
-        })
+    matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) && request.uri().query().is_some_and(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.strip_prefix("access_token="))
+            .any(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+    })
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing of the token.

@@ -261,6 +261,25 @@ impl FileStore {
         wait(rx).await
     }
 
+    /// Commits `records` (built with the current time) only if `check` holds, both under
+    /// the memory lock so nothing changes in between; returns whether it committed.
+    async fn commit_if(
+        &self,
+        check: impl FnOnce(&Memory, u64) -> bool,
+        records: impl FnOnce(u64) -> Vec<Record>,
+    ) -> StoreResult<bool> {
+        let rx = {
+            let mut memory = self.memory();
+            let now = now_ms();
+            if !check(&memory, now) {
+                return Ok(false);
+            }
+            self.commit(&mut memory, records(now), true)?
+        };
+        wait(rx).await?;
+        Ok(true)
+    }
+
     fn commit_lazy(&self, records: Vec<Record>) {
         let mut memory = self.memory();
         if let Err(e) = self.commit(&mut memory, records, false) {
@@ -381,20 +400,16 @@ impl StateStore for FileStore {
     }
 
     async fn delete(&self, group: &str, key: &str) -> StoreResult<bool> {
-        let rx = {
-            let mut memory = self.memory();
-            let present = memory.state.get(group).is_some_and(|g| g.contains_key(key));
-            if !present {
-                return Ok(false);
-            }
-            let records = vec![Record::Del {
-                g: group.to_string(),
-                k: key.to_string(),
-            }];
-            self.commit(&mut memory, records, true)?
-        };
-        wait(rx).await?;
-        Ok(true)
+        self.commit_if(
+            |memory, _| memory.state.get(group).is_some_and(|g| g.contains_key(key)),
+            |_| {
+                vec![Record::Del {
+                    g: group.to_string(),
+                    k: key.to_string(),
+                }]
+            },
+        )
+        .await
     }
 
     async fn get_group(&self, group: &str) -> StoreResult<Vec<(String, Value)>> {
@@ -417,61 +432,27 @@ impl StateStore for FileStore {
 #[async_trait]
 impl LockStore for FileStore {
     async fn acquire(&self, key: &str, owner: &str, ttl: Duration) -> StoreResult<bool> {
-        let rx = {
-            let mut memory = self.memory();
-            let now = now_ms();
-            if memory.locks.get(key).is_some_and(|(_, exp)| *exp > now) {
-                return Ok(false);
-            }
-            let records = vec![Record::Lock {
-                k: key.to_string(),
-                owner: owner.to_string(),
-                exp: now + ttl_ms(ttl),
-            }];
-            self.commit(&mut memory, records, true)?
-        };
-        wait(rx).await?;
-        Ok(true)
+        self.commit_if(
+            |memory, now| !memory.locks.get(key).is_some_and(|(_, exp)| *exp > now),
+            |now| vec![lock_record(key, owner, now + ttl_ms(ttl))],
+        )
+        .await
     }
 
     async fn renew(&self, key: &str, owner: &str, ttl: Duration) -> StoreResult<bool> {
-        let rx = {
-            let mut memory = self.memory();
-            let now = now_ms();
-            let held = memory
-                .locks
-                .get(key)
-                .is_some_and(|(o, exp)| o == owner && *exp > now);
-            if !held {
-                return Ok(false);
-            }
-            let records = vec![Record::Lock {
-                k: key.to_string(),
-                owner: owner.to_string(),
-                exp: now + ttl_ms(ttl),
-            }];
-            self.commit(&mut memory, records, true)?
-        };
-        wait(rx).await?;
-        Ok(true)
+        self.commit_if(
+            |memory, now| held_by(memory, key, owner, now),
+            |now| vec![lock_record(key, owner, now + ttl_ms(ttl))],
+        )
+        .await
     }
 
     async fn release(&self, key: &str, owner: &str) -> StoreResult<bool> {
-        let rx = {
-            let mut memory = self.memory();
-            let now = now_ms();
-            let held = memory
-                .locks
-                .get(key)
-                .is_some_and(|(o, exp)| o == owner && *exp > now);
-            if !held {
-                return Ok(false);
-            }
-            let records = vec![Record::Unlock { k: key.to_string() }];
-            self.commit(&mut memory, records, true)?
-        };
-        wait(rx).await?;
-        Ok(true)
+        self.commit_if(
+            |memory, now| held_by(memory, key, owner, now),
+            |_| vec![Record::Unlock { k: key.to_string() }],
+        )
+        .await
     }
 
     async fn holder(&self, key: &str) -> StoreResult<Option<LockInfo>> {
@@ -629,6 +610,22 @@ fn write_snapshot(path: &Path, records: &[Record]) -> StoreResult<File> {
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Unavailable(format!("cannot {what} {}: {e}", path.display()))
+}
+
+fn lock_record(key: &str, owner: &str, expires: u64) -> Record {
+    Record::Lock {
+        k: key.to_string(),
+        owner: owner.to_string(),
+        exp: expires,
+    }
+}
+
+/// Whether `owner` holds `key` at `now`.
+fn held_by(memory: &Memory, key: &str, owner: &str, now: u64) -> bool {
+    memory
+        .locks
+        .get(key)
+        .is_some_and(|(o, exp)| o == owner && *exp > now)
 }
 
 fn ttl_ms(ttl: Duration) -> u64 {
