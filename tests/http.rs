@@ -172,3 +172,31 @@ async fn a_token_guards_every_route_but_health() {
     let (status, _) = server.get("/_stepline/health").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(&[("echo.yaml", ECHO)], |o| {
+        o.settings.read_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    socket
+        .write_all(b"GET /items/1/parts/2 HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("half a head");
+    let mut buffer = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        socket.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(closed.is_ok(), "the server closed the silent connection");
+
+    // The server still serves others.
+    let (status, _) = server.get("/items/1/parts/2").await;
+    assert_eq!(status, 200);
+}

@@ -26,6 +26,8 @@ pub struct Settings {
     pub api_token: Option<String>,
     /// How long running handlers may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// How long a connection may stay silent before it is closed.
+    pub read_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -35,6 +37,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             api_token: None,
             shutdown_grace: Duration::from_secs(30),
+            read_timeout: crate::http::listener::READ_TIMEOUT,
         }
     }
 }

@@ -237,6 +237,7 @@ fn serve(args: ServeArgs, on_start: StartHook) -> anyhow::Result<ExitCode> {
                 max_body_bytes: args.max_body_bytes,
                 api_token: api_token(),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace),
+                ..Settings::default()
             },
             fsync: !args.no_fsync,
             redis_url: std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),

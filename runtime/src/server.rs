@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::{App, Backend, Settings};
 use crate::bus::embedded::EmbeddedQueue;
+use crate::http::listener::TimeoutListener;
 use crate::manifest::ManifestSet;
 use crate::registry::Registry;
 use crate::store::file::FileStore;
@@ -112,7 +113,9 @@ pub async fn start(options: ServerOptions, on_start: StartHook) -> anyhow::Resul
 
     let router = crate::http::router(app.clone());
     let stopped = stop.clone();
+    let read_timeout = app.settings.read_timeout;
     let serving = tokio::spawn(async move {
+        let listener = TimeoutListener::new(listener, read_timeout);
         axum::serve(listener, router)
             .with_graceful_shutdown(async move { stopped.cancelled().await })
             .await

@@ -40,6 +40,7 @@ pub fn options(manifests: &Path, data: &Path) -> ServerOptions {
             max_body_bytes: 1024 * 1024,
             api_token: None,
             shutdown_grace: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(30),
         },
         fsync: false,
         redis_url: None,

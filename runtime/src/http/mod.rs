@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 mod auth;
 pub mod error;
+pub mod listener;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
