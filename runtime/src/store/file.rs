@@ -433,7 +433,7 @@ impl StateStore for FileStore {
 impl LockStore for FileStore {
     async fn acquire(&self, key: &str, owner: &str, ttl: Duration) -> StoreResult<bool> {
         self.commit_if(
-            |memory, now| !memory.locks.get(key).is_some_and(|(_, exp)| *exp > now),
+            |memory, now| memory.locks.get(key).is_none_or(|(_, exp)| *exp <= now),
             |now| vec![lock_record(key, owner, now + ttl_ms(ttl))],
         )
         .await
