@@ -3,8 +3,9 @@
 //! ```text
 //!  1 bus        100 tasks call App::publish (durable, fsync on) ─► file store ─► dispatcher
 //!               ─► trivial handler; clock stops when the last of 50,000 has run
-//!  2 HTTP       32 keep-alive connections, closed loop, 1 s warm-up + 5 s counted:
-//!               first a bare axum JSON route, then an API step that emits one event
+//!  2 HTTP       32 keep-alive connections, closed loop; a bare axum JSON route and an API
+//!               step that emits one event (fsync on, and for reference off) take 3 turns
+//!               each of 0.5 s warm-up + 2 s counted
 //!  3 latency    1,000 requests/s open loop for 1 s warm-up + 10 s; the subscriber notes
 //!               handler start minus the client's send time (written into the body)
 //!  4 memory     `stepline serve` from the built binary, idle 2 s, VmRSS from /proc
@@ -15,6 +16,9 @@
 //! under the target directory, on the same disk as the repository, never on a tmpfs.
 //! Tracing is set up as `stepline serve` sets it up (`STEPLINE_LOG`, default `info`), so
 //! its cost per request is part of the figures.
+//!
+//! `STEPLINE_BENCH_ONLY=bus,http,latency,memory` (any subset) runs only those parts, e.g.
+//! under a profiler.
 
 // A crate root looks for its modules beside itself; these live in `benches/runtime/`.
 #[path = "runtime/client.rs"]
@@ -45,11 +49,11 @@ use steps::Arrival;
 /// Events of the bus benchmark, and the tasks emitting them.
 const EVENTS: u64 = 50_000;
 const EMITTERS: u64 = 100;
-/// The closed-loop HTTP load, the same for both servers.
+/// The closed-loop HTTP load of one turn, the same for both servers.
 const HTTP_LOAD: ClosedLoop = ClosedLoop {
     connections: 32,
-    warmup: Duration::from_secs(1),
-    measure: Duration::from_secs(5),
+    warmup: Duration::from_millis(500),
+    measure: Duration::from_secs(2),
 };
 /// The open-loop load of the latency benchmark.
 const PACED_LOAD: OpenLoop = OpenLoop {
@@ -72,6 +76,10 @@ fn main() -> ExitCode {
     match run() {
         Ok(table) => {
             println!("\n{table}");
+            println!(
+                "{}",
+                machine::disk_line().replace("disk:", "disk at the end:")
+            );
             println!("{}", Machine::load_line());
             ExitCode::SUCCESS
         }
@@ -104,38 +112,48 @@ fn run() -> anyhow::Result<Table> {
         .enable_all()
         .build()?;
     let mut table = Table::default();
+    let only = std::env::var("STEPLINE_BENCH_ONLY").unwrap_or_default();
+    let wanted = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
 
-    eprintln!("1/4 bus: {EVENTS} durable events from {EMITTERS} emitters");
-    match bus_throughput(&servers) {
-        Ok(rows) => table.extend(rows),
-        Err(e) => table.push(Row::not_measured("events/s through the bus, durable", &e)),
+    if wanted("bus") {
+        eprintln!("1/4 bus: {EVENTS} durable events from {EMITTERS} emitters");
+        match bus_throughput(&servers) {
+            Ok(rows) => table.extend(rows),
+            Err(e) => table.push(Row::not_measured("events/s through the bus, durable", &e)),
+        }
     }
-    eprintln!("2/4 HTTP: bare axum, then an API step that emits one event");
-    match api_throughput(&servers, &clients) {
-        Ok(rows) => table.extend(rows),
-        Err(e) => table.push(Row::not_measured("API step req/s vs bare axum", &e)),
+    if wanted("http") {
+        eprintln!("2/4 HTTP: bare axum and an API step that emits one event, in turns");
+        match api_throughput(&servers, &clients) {
+            Ok(rows) => table.extend(rows),
+            Err(e) => table.push(Row::not_measured("API step req/s vs bare axum", &e)),
+        }
     }
-    eprintln!("3/4 latency: {} requests/s, open loop", PACED_LOAD.rate);
-    match arrival_latency(&servers, &clients) {
-        Ok(rows) => table.extend(rows),
-        Err(e) => table.push(Row::not_measured("p99 arrival to handler start", &e)),
+    if wanted("latency") {
+        eprintln!("3/4 latency: {} requests/s, open loop", PACED_LOAD.rate);
+        match arrival_latency(&servers, &clients) {
+            Ok(rows) => table.extend(rows),
+            Err(e) => table.push(Row::not_measured("p99 arrival to handler start", &e)),
+        }
     }
-    eprintln!("4/4 memory: idle `stepline serve`");
-    match machine::idle_rss(IDLE) {
-        Ok(rows) => table.extend(rows),
-        Err(e) => table.push(Row::not_measured("idle RSS of `stepline serve`", &e)),
+    if wanted("memory") {
+        eprintln!("4/4 memory: idle `stepline serve`");
+        match machine::idle_rss(IDLE) {
+            Ok(rows) => table.extend(rows),
+            Err(e) => table.push(Row::not_measured("idle RSS of `stepline serve`", &e)),
+        }
     }
     Ok(table)
 }
 
-/// A runtime server on fresh folders under the target directory, fsync on.
+/// A runtime server on fresh folders under the target directory.
 struct Bench {
     server: RunningServer,
     _dir: tempfile::TempDir,
 }
 
 impl Bench {
-    async fn start(manifests: &[(&str, &str)]) -> anyhow::Result<Self> {
+    async fn start(manifests: &[(&str, &str)], fsync: bool) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
         let manifest_dir = dir.path().join("manifests");
         std::fs::create_dir_all(&manifest_dir)?;
@@ -149,11 +167,11 @@ impl Bench {
                 data_dir: dir.path().join("data"),
                 ..Settings::default()
             },
-            fsync: true,
+            fsync,
             redis_url: None,
         };
         let server = stepline_runtime::server::start(options, |_| Ok(())).await?;
-        let loaded = server.app.steps.len();
+        let loaded = server.app().steps.len();
         if loaded != manifests.len() {
             bail!(
                 "the server loaded {loaded} of the {} bench manifests; nothing to measure",
@@ -195,7 +213,7 @@ async fn handled(target: u64) -> anyhow::Result<u64> {
 /// Figure 1: durable events per second, from the first publish to the last handler run.
 fn bus_throughput(servers: &Runtime) -> anyhow::Result<Vec<Row>> {
     servers.block_on(async {
-        let bench = Bench::start(steps::TICK_MANIFESTS).await?;
+        let bench = Bench::start(steps::TICK_MANIFESTS, true).await?;
         steps::reset();
         steps::set_target(EVENTS);
         let cpu_before = cpu::Snapshot::take();
@@ -204,7 +222,7 @@ fn bus_throughput(servers: &Runtime) -> anyhow::Result<Vec<Row>> {
         let per_emitter = EVENTS / EMITTERS;
         let mut emitters = JoinSet::new();
         for e in 0..EMITTERS {
-            let app = bench.server.app.clone();
+            let app = bench.server.app();
             emitters.spawn(async move {
                 for i in 0..per_emitter {
                     let payload = serde_json::json!({ "seq": e * per_emitter + i });
@@ -244,82 +262,128 @@ fn bus_throughput(servers: &Runtime) -> anyhow::Result<Vec<Row>> {
 }
 
 /// Figure 2: requests per second of an API step that emits one event, next to a bare axum
-/// JSON route under the same load.
+/// JSON route under the same load. The servers take turns, round by round, so that whatever
+/// else the machine does weighs on all alike. The same step without fsync runs as a third
+/// contender: the difference is what the disk costs.
 fn api_throughput(servers: &Runtime, clients: &Runtime) -> anyhow::Result<Vec<Row>> {
     let (address, stop) = servers.block_on(bare_axum())?;
-    let target = Target {
+    let bare_target = Target {
         address,
         path: steps::ARRIVAL_PATH,
         success: 200,
     };
-    let cpu_before = cpu::Snapshot::take();
-    let bare = clients.block_on(client::closed_loop(&target, HTTP_LOAD));
-    let bare_cpu = cpu::Snapshot::take().since(&cpu_before);
-    let _ = stop.send(());
-    let bare = bare?;
-
-    let bench = servers.block_on(Bench::start(steps::ARRIVAL_MANIFESTS))?;
+    let synced = servers.block_on(Bench::start(steps::ARRIVAL_MANIFESTS, true))?;
+    let unsynced = servers.block_on(Bench::start(steps::ARRIVAL_MANIFESTS, false))?;
     steps::reset();
-    let target = Target {
+    let step_target = |bench: &Bench| Target {
         address: bench.server.address(),
         path: steps::ARRIVAL_PATH,
         success: 202,
     };
-    let cpu_before = cpu::Snapshot::take();
-    let step = clients.block_on(client::closed_loop(&target, HTTP_LOAD))?;
-    let step_cpu = cpu::Snapshot::take().since(&cpu_before);
-    // Every accepted request is one event: let the subscriber catch up before going on.
-    let load_ended = steps::now_ns();
-    let backlog_done = servers.block_on(async {
-        let drained = handled(step.ok_total).await;
-        bench.stop().await?;
-        drained
-    });
+    let targets = [bare_target, step_target(&synced), step_target(&unsynced)];
 
-    let load = format!(
-        "{} connections, keep-alive, {:.0} s counted after {:.0} s warm-up",
-        HTTP_LOAD.connections,
-        HTTP_LOAD.measure.as_secs_f64(),
-        HTTP_LOAD.warmup.as_secs_f64()
-    );
-    let ratio = step.per_second() / bare.per_second() * 100.0;
-    let mut rows = vec![
+    let mut turns: [Turns; 3] = Default::default();
+    let mut accepted = 0;
+    let mut backlog_ns = 0;
+    let outcome = (|| {
+        for _ in 0..HTTP_ROUNDS {
+            for (target, turns) in targets.iter().zip(turns.iter_mut()) {
+                let before = cpu::Snapshot::take();
+                let run = clients.block_on(client::closed_loop(target, HTTP_LOAD))?;
+                turns.add(run, cpu::Snapshot::take().since(&before));
+
+                // Every accepted request is one event: the subscriber finishes them before
+                // the next turn starts, and how long that took is shown.
+                if target.success == 202 {
+                    accepted += run.ok_total;
+                    let load_ended = steps::now_ns();
+                    let finished = servers.block_on(handled(accepted))?;
+                    backlog_ns = backlog_ns.max(finished.saturating_sub(load_ended));
+                }
+            }
+        }
+        anyhow::Ok(())
+    })();
+    let _ = stop.send(());
+    servers.block_on(synced.stop())?;
+    servers.block_on(unsynced.stop())?;
+    outcome?;
+    let [bare, step, step_unsynced] = turns;
+    let failed = [&bare, &step, &step_unsynced].map(|t| t.run.failed);
+    if failed.iter().any(|&n| n > 0) {
+        bail!("requests failed (axum, API step, API step without fsync: {failed:?})");
+    }
+
+    let ratio = |turns: &Turns| turns.run.per_second() / bare.run.per_second() * 100.0;
+    let (low, high) = step.ratio_range(&bare);
+    Ok(vec![
         Row::info(
             "bare axum JSON handler req/s",
-            machine::number(bare.per_second(), "/s"),
+            machine::number(bare.run.per_second(), "/s"),
         )
         .with_note(format!(
-            "{load}; {} failed; {}",
-            bare.failed,
-            bare_cpu.per(bare.ok_total, "request")
+            "{} connections, keep-alive, closed loop; {HTTP_ROUNDS} turns of {:.0} s after \
+             {:.1} s warm-up, taken in turn with the API steps; {}",
+            HTTP_LOAD.connections,
+            HTTP_LOAD.measure.as_secs_f64(),
+            HTTP_LOAD.warmup.as_secs_f64(),
+            bare.cpu.per(bare.run.ok_total, "request")
         )),
         Row::info(
             "API step that emits one event req/s",
-            machine::number(step.per_second(), "/s"),
+            machine::number(step.run.per_second(), "/s"),
         )
         .with_note(format!(
-            "stepline.forward, body schema checked, fsync on, subscriber running; \
-             {} failed; {}",
-            step.failed,
-            step_cpu.per(step.ok_total, "request")
+            "stepline.forward, body schema checked, fsync on, subscriber running; {}",
+            step.cpu.per(step.run.ok_total, "request")
         )),
-        Row::at_least("  API step / bare axum", ratio, 70.0, " %"),
-    ];
-    if step.failed > 0 || bare.failed > 0 {
-        bail!(
-            "requests failed (axum {}, API step {}): the figures are not meaningful",
-            bare.failed,
-            step.failed
-        );
-    }
-    match backlog_done {
-        Ok(finished) => rows.push(Row::info(
-            "  subscriber backlog after the load",
-            format!("{:.2} s", finished.saturating_sub(load_ended) as f64 / 1e9),
+        Row::at_least("  API step / bare axum", ratio(&step), 70.0, " %").with_note(format!(
+            "per turn {low:.1} % to {high:.1} %; the subscriber's backlog after a turn \
+             took at most {:.2} s",
+            backlog_ns as f64 / 1e9
         )),
-        Err(e) => rows.push(Row::not_measured("  subscriber backlog after the load", &e)),
+        Row::info(
+            "  same step with fsync off (--no-fsync) / bare axum",
+            format!(
+                "{:.1} % ({})",
+                ratio(&step_unsynced),
+                machine::number(step_unsynced.run.per_second(), "/s")
+            ),
+        )
+        .with_note(step_unsynced.cpu.per(step_unsynced.run.ok_total, "request")),
+    ])
+}
+
+/// Rounds of the HTTP comparison.
+const HTTP_ROUNDS: usize = 3;
+
+/// One server's turns, added up.
+#[derive(Default)]
+struct Turns {
+    run: client::Throughput,
+    cpu: cpu::Usage,
+    per_turn: Vec<f64>,
+}
+
+impl Turns {
+    fn add(&mut self, run: client::Throughput, cpu: cpu::Usage) {
+        self.per_turn.push(run.per_second());
+        self.run.add(&run);
+        self.cpu.add(&cpu);
     }
-    Ok(rows)
+
+    /// The lowest and highest ratio of this server's turn to the other's, in percent.
+    fn ratio_range(&self, other: &Turns) -> (f64, f64) {
+        let ratios: Vec<f64> = self
+            .per_turn
+            .iter()
+            .zip(&other.per_turn)
+            .map(|(mine, theirs)| mine / theirs * 100.0)
+            .collect();
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(0.0, f64::max);
+        (low, high)
+    }
 }
 
 /// A plain axum router with one POST route that parses the same JSON body and answers
@@ -346,7 +410,7 @@ async fn bare_axum() -> anyhow::Result<(SocketAddr, tokio::sync::oneshot::Sender
 /// Figure 3: p99 from the client's send time to the subscriber's handler start, at a fixed
 /// offered rate.
 fn arrival_latency(servers: &Runtime, clients: &Runtime) -> anyhow::Result<Vec<Row>> {
-    let bench = servers.block_on(Bench::start(steps::ARRIVAL_MANIFESTS))?;
+    let bench = servers.block_on(Bench::start(steps::ARRIVAL_MANIFESTS, true))?;
     steps::reset();
     steps::record_delays(true);
     let target = Target {

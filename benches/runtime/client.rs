@@ -102,6 +102,14 @@ impl Throughput {
     pub fn per_second(&self) -> f64 {
         self.ok as f64 / self.seconds
     }
+
+    /// Adds another run, as if the two had been one longer run.
+    pub fn add(&mut self, other: &Throughput) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.ok_total += other.ok_total;
+        self.seconds += other.seconds;
+    }
 }
 
 /// Runs a closed-loop load against `target`.

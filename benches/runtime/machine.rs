@@ -57,12 +57,38 @@ impl fmt::Display for Machine {
         writeln!(f, "CPU: {}", self.cpu)?;
         writeln!(f, "memory: {}, kernel: {}", self.memory, self.kernel)?;
         writeln!(f, "store files under: {}", env!("CARGO_TARGET_TMPDIR"))?;
-        write!(
-            f,
-            "{}",
-            Self::load_line().replace("at the end", "at the start")
-        )
+        writeln!(f, "{}", disk_line())?;
+        let load = Self::load_line().replace("at the end", "at the start");
+        write!(f, "{load}")
     }
+}
+
+/// How long a small append and its `fdatasync` take where the store files go: the floor
+/// under every durable figure, and the first thing to compare between two runs.
+pub fn disk_line() -> String {
+    match fdatasync_probe(200) {
+        Ok((p50, p99)) => format!(
+            "disk: 300-byte append + fdatasync p50 {:.2} ms, p99 {:.2} ms (200 samples)",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        ),
+        Err(e) => format!("disk: fdatasync probe failed: {e}"),
+    }
+}
+
+fn fdatasync_probe(samples: usize) -> std::io::Result<(Duration, Duration)> {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
+    let mut file = std::fs::File::create(dir.path().join("probe.log"))?;
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        file.write_all(&[b'x'; 300])?;
+        let start = Instant::now();
+        file.sync_data()?;
+        times.push(start.elapsed());
+    }
+    times.sort_unstable();
+    Ok((times[samples / 2], times[samples * 99 / 100]))
 }
 
 /// A field of a `/proc` file given in kB, e.g. `VmRSS` of `/proc/<pid>/status`.

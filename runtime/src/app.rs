@@ -28,6 +28,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How long a connection may stay silent before it is closed.
     pub read_timeout: Duration,
+    /// Reload the manifests when the folder changes (`serve --watch`).
+    pub watch: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +40,7 @@ impl Default for Settings {
             api_token: None,
             shutdown_grace: Duration::from_secs(30),
             read_timeout: crate::http::listener::READ_TIMEOUT,
+            watch: false,
         }
     }
 }
@@ -185,6 +188,19 @@ impl App {
         map.insert(TypeId::of::<T>(), service);
     }
 
+    /// Takes over every service of `previous` (a reload keeps what the start hook provided).
+    pub fn inherit_services(&self, previous: &App) {
+        let from = previous
+            .services
+            .0
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut to = self.services.0.write().unwrap_or_else(|p| p.into_inner());
+        for (id, service) in from.iter() {
+            to.entry(*id).or_insert_with(|| service.clone());
+        }
+    }
+
     /// The service of type `T`, if the start hook provided one.
     pub fn service<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         let map = self.services.0.read().unwrap_or_else(|p| p.into_inner());
@@ -229,18 +245,29 @@ impl App {
     }
 }
 
-fn step_runtime(step: Step, registry: &Registry) -> Result<StepRuntime, SchemaError> {
-    let registration = match step.kind() {
+/// The registration that runs `step`; none for noop steps.
+pub fn registration_of(step: &Step, registry: &Registry) -> Option<&'static Registration> {
+    match step.kind() {
         StepKind::Noop => None,
         _ => registry.get(&step.manifest.handler_id()),
-    };
+    }
+}
+
+/// The JSON Schema a step's input (request body or event payload) is checked against: the
+/// manifest's `body` or `input`, else the registered Rust type's schema. Also what the
+/// OpenAPI document shows, so the two cannot differ.
+pub fn input_schema(step: &Step, registration: Option<&Registration>) -> Option<Value> {
     let declared = match step.kind() {
         StepKind::Api => step.manifest.body.clone(),
         StepKind::Event => step.manifest.input.clone(),
         _ => None,
     };
-    let schema = declared.or_else(|| registration.and_then(|r| r.schema).map(|f| f().to_value()));
-    let input_schema = match schema {
+    declared.or_else(|| registration.and_then(|r| r.schema).map(|f| f().to_value()))
+}
+
+fn step_runtime(step: Step, registry: &Registry) -> Result<StepRuntime, SchemaError> {
+    let registration = registration_of(&step, registry);
+    let input_schema = match input_schema(&step, registration) {
         Some(schema) => {
             let validator = jsonschema::validator_for(&schema).map_err(|e| SchemaError {
                 step: step.name().to_string(),

@@ -1,4 +1,4 @@
-//! The `stepline` command line: `serve`, `check`, `steps`, `schema`.
+//! The `stepline` command line: `serve`, `check`, `steps`, `schema`, `openapi`.
 //!
 //! Every flag has an environment variable, so that a service manager can configure the
 //! server without a command line. The application binary calls [`main`] with a start hook
@@ -32,12 +32,16 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Run the server and reload the manifests when they change (`serve --watch`).
+    Dev(ServeArgs),
     /// Validate the manifests against the registered handlers; exit 1 listing every error.
     Check(ManifestArgs),
     /// Print a table of the loaded steps.
     Steps(ManifestArgs),
     /// Print the JSON Schema of the manifest format.
     Schema,
+    /// Print the OpenAPI 3.1 document of the API steps (as `/_stepline/openapi.json`).
+    Openapi(ManifestArgs),
     /// Print the handlers compiled into this binary: id, kind, where it is registered.
     Handlers,
 }
@@ -72,6 +76,9 @@ struct ServeArgs {
     /// writes (a killed process loses nothing either way).
     #[arg(long, env = "STEPLINE_NO_FSYNC", default_value_t = false)]
     no_fsync: bool,
+    /// Reload the manifests when a file in the folder is added, changed or removed.
+    #[arg(long, env = "STEPLINE_WATCH", default_value_t = false)]
+    watch: bool,
 }
 
 /// Runs the command line; the binary's `main` returns this.
@@ -80,8 +87,13 @@ pub fn main(on_start: StartHook) -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve(args, on_start),
+        Command::Dev(mut args) => {
+            args.watch = true;
+            serve(args, on_start)
+        }
         Command::Check(args) => check(&args.manifests),
         Command::Steps(args) => steps(&args.manifests),
+        Command::Openapi(args) => openapi(&args.manifests),
         Command::Handlers => {
             handlers();
             Ok(ExitCode::SUCCESS)
@@ -185,6 +197,14 @@ fn steps(dir: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The document the server would serve with the same manifests and environment.
+fn openapi(dir: &Path) -> anyhow::Result<ExitCode> {
+    let (set, registry) = load(dir)?;
+    let document = crate::openapi::document_for(&set, &registry, api_token().is_some());
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 fn handlers() {
     let registry = Registry::collect();
     let rows: Vec<[String; 4]> = registry
@@ -237,36 +257,31 @@ fn serve(args: ServeArgs, on_start: StartHook) -> anyhow::Result<ExitCode> {
                 max_body_bytes: args.max_body_bytes,
                 api_token: api_token(),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace),
+                watch: args.watch,
                 ..Settings::default()
             },
             fsync: !args.no_fsync,
             redis_url: std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
         };
+        let signal = shutdown_signal()?;
         let server = crate::server::start(options, on_start).await?;
-        shutdown_signal().await;
+        signal.await;
         tracing::info!("shutting down: no new requests; letting running handlers finish");
         server.shutdown().await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Installs the SIGINT and SIGTERM handlers now (so a signal that arrives while the server
+/// starts is not lost to the default action) and resolves at the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    })
 }

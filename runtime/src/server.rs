@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  start: manifests ─► backend (embedded or Redis) ─► App ─► start hook
-//!         ─► bus consumers + cron schedulers ─► listen ─► serve
+//!         ─► bus consumers + cron schedulers (crate::live) ─► listen ─► serve
+//!         ─► with `watch`: reload when the manifests change
 //!  shutdown: stop accepting ─► stop consumers and schedulers ─► wait for running handlers
 //!            (at most the grace period) ─► pending deliveries stay in the store
 //! ```
@@ -14,11 +15,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::app::{App, Backend, Settings};
 use crate::bus::embedded::EmbeddedQueue;
 use crate::http::listener::TimeoutListener;
+use crate::live::Live;
 use crate::manifest::ManifestSet;
 use crate::registry::Registry;
 use crate::store::file::FileStore;
@@ -43,10 +44,9 @@ pub struct ServerOptions {
 
 /// A server that is listening.
 pub struct RunningServer {
-    pub app: Arc<App>,
+    live: Arc<Live>,
     address: SocketAddr,
     stop: CancellationToken,
-    tracker: TaskTracker,
     serving: JoinHandle<std::io::Result<()>>,
 }
 
@@ -56,20 +56,25 @@ impl RunningServer {
         self.address
     }
 
+    /// The application serving now (a reload replaces it).
+    pub fn app(&self) -> Arc<App> {
+        self.live.app()
+    }
+
+    /// The live application, to reload it by hand.
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
+    }
+
     /// Stops accepting, lets running handlers finish within the grace period, and returns.
     /// Deliveries not yet handled stay pending for the next start.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.stop.cancel();
         let served = self.serving.await;
-        self.tracker.close();
-        let grace = self.app.settings.shutdown_grace;
-        if tokio::time::timeout(grace, self.tracker.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("shutdown grace ran out; unfinished deliveries stay pending");
-        } else {
+        if self.live.stop().await {
             tracing::info!("drained");
+        } else {
+            tracing::warn!("shutdown grace ran out; unfinished deliveries stay pending");
         }
         served
             .context("the server task failed")?
@@ -85,13 +90,9 @@ pub async fn start(options: ServerOptions, on_start: StartHook) -> anyhow::Resul
         tracing::warn!("{warning}");
     }
     let backend = backend(&options).await?;
-    let app = App::build(set, registry, backend, options.settings.clone())?;
+    let app = App::build(set, registry, backend.clone(), options.settings.clone())?;
     on_start(&app)?;
-
-    let stop = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    crate::bus::dispatch::start(&app, &stop, &tracker);
-    crate::cron::start(&app, &stop, &tracker);
+    let live = Live::start(app.clone(), options.manifests.clone(), backend);
 
     let listener = tokio::net::TcpListener::bind(options.address)
         .await
@@ -109,9 +110,13 @@ pub async fn start(options: ServerOptions, on_start: StartHook) -> anyhow::Resul
     } else {
         "off"
     };
-    tracing::info!(%address, steps = app.steps.len(), backend = %app.backend, auth, "listening");
+    tracing::info!(%address, steps = app.steps.len(), backend = %app.backend, auth, watch = app.settings.watch, "listening");
 
-    let router = crate::http::router(app.clone());
+    let stop = CancellationToken::new();
+    if app.settings.watch {
+        tokio::spawn(live.clone().watch(stop.clone()));
+    }
+    let router = live.router();
     let stopped = stop.clone();
     let read_timeout = app.settings.read_timeout;
     let serving = tokio::spawn(async move {
@@ -121,10 +126,9 @@ pub async fn start(options: ServerOptions, on_start: StartHook) -> anyhow::Resul
             .await
     });
     Ok(RunningServer {
-        app,
+        live,
         address,
         stop,
-        tracker,
         serving,
     })
 }

@@ -41,6 +41,7 @@ pub fn options(manifests: &Path, data: &Path) -> ServerOptions {
             api_token: None,
             shutdown_grace: Duration::from_secs(5),
             read_timeout: Duration::from_secs(30),
+            watch: false,
         },
         fsync: false,
         redis_url: None,
@@ -123,8 +124,8 @@ impl TestServer {
     }
 
     /// The app of the running server, to read its state directly.
-    pub fn app(&self) -> &std::sync::Arc<stepline_runtime::app::App> {
-        &self.server.as_ref().expect("running").app
+    pub fn app(&self) -> std::sync::Arc<stepline_runtime::app::App> {
+        self.server.as_ref().expect("running").app()
     }
 }
 

@@ -24,6 +24,10 @@ pub use error::ApiError;
 use crate::app::App;
 use crate::manifest::{HttpMethod, StepKind};
 
+/// Routes an application adds under the reserved prefix (e.g. the flow pages), provided at
+/// start with [`App::provide`]. Their handlers get the current [`App`] as state.
+pub struct RouteExtension(pub Router<Arc<App>>);
+
 /// The whole router of an application: API steps, built-in endpoints, JSON 404 and 405,
 /// and the token check when a token is configured.
 pub fn router(app: Arc<App>) -> Router {
@@ -51,6 +55,9 @@ pub fn router(app: Arc<App>) -> Router {
     let mut router = admin::routes();
     for (route, methods) in by_route {
         router = router.route(&route, methods);
+    }
+    if let Some(extension) = app.service::<RouteExtension>() {
+        router = router.merge(extension.0.clone());
     }
     let mut router = router
         .fallback(not_found)
