@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | GET | `/_stepline/health` | `{"status": "ok", ...}` (never needs the token) |
 //! | GET | `/_stepline/steps` | the loaded steps |
+//! | GET | `/_stepline/openapi.json` | the OpenAPI 3.1 document of the API steps |
 //! | GET | `/_stepline/dead-letters` | the dead-letter queue |
 //! | POST | `/_stepline/dead-letters/{id}/redrive` | deliver a dead letter again |
 //! | POST | `/_stepline/dead-letters/redrive` | deliver every dead letter again |
@@ -29,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/_stepline/health", get(health))
         .route("/_stepline/steps", get(steps))
+        .route("/_stepline/openapi.json", get(openapi))
         .route("/_stepline/dead-letters", get(dead_letters))
         .route("/_stepline/dead-letters/redrive", post(redrive_all))
         .route("/_stepline/dead-letters/{id}/redrive", post(redrive))
@@ -42,6 +44,10 @@ async fn health(State(app): State<Arc<App>>) -> Json<Value> {
         "backend": app.backend,
         "version": env!("CARGO_PKG_VERSION"),
     }))
+}
+
+async fn openapi(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(crate::openapi::document(&app))
 }
 
 async fn steps(State(app): State<Arc<App>>) -> Json<Value> {
