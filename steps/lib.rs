@@ -13,10 +13,13 @@ pub mod calendar;
 use std::sync::Arc;
 
 use stepline_runtime::app::App;
+use stepline_runtime::http::RouteExtension;
 
 /// Called by the binary once the application is built, before it listens: configures the
-/// calendar sync from the environment and logs which source and target are active.
+/// calendar sync from the environment and logs which source and target are active, and adds
+/// the flow pages under `/_stepline/flows`.
 pub fn on_start(app: &Arc<App>) -> anyhow::Result<()> {
+    app.provide(Arc::new(RouteExtension(stepline_flows::web::routes())));
     let config = advoware_cal_sync::CalendarConfig::from_env(&app.settings.data_dir)?;
     advoware_cal_sync::install(app, advoware_cal_sync::CalendarService::from_config(config));
     Ok(())

@@ -14,13 +14,17 @@
 //!   from an emitter to a subscriber, virtual or conditional) and dangling topic links.
 //! - [`render`]: Mermaid, DOT, JSON and SVG of one flow; the SVG is laid out in pure Rust.
 //! - [`cli`]: `stepline flows`, called by the application binary.
+//! - [`web`]: the flow pages of a running server under `/_stepline/flows` (HTML with the
+//!   SVG inline and a panel per step, and the renderings), plugged into the runtime's
+//!   router by the application's start hook.
 //!
-//! The crate depends on the runtime only for the manifest model and loader; the runtime
-//! never depends on it.
+//! The crate depends on the runtime for the manifest model and loader, and for the router
+//! state of the flow pages; the runtime never depends on it.
 
 pub mod cli;
 pub mod graph;
 pub mod render;
+pub mod web;
 
 pub use cli::cli_main;
 pub use graph::{DEFAULT_FLOW, Dangling, Edge, FlowGraph, FlowSet, FlowSummary, Node, Side};
