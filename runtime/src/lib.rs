@@ -21,6 +21,9 @@
 //! - [`http`]: the axum router built from API manifests, and the built-in endpoints.
 //! - [`cron`]: schedules of cron steps.
 //! - [`cli`]: the `stepline` command line.
+//! - [`live`]: the current application, swapped as a whole on reload (`--watch`).
+//! - [`openapi`]: the OpenAPI 3.1 document of the API steps.
+//! - [`server`]: start and graceful shutdown.
 
 pub mod app;
 pub mod builtin;

@@ -29,11 +29,13 @@ use crate::registry::Registry;
 
 use schemas::Components;
 
-/// The document of a running application; it names the bearer token when one is set.
+/// The document of a running application; with a token set, it declares the bearer scheme
+/// (never the token).
 pub fn document(app: &App) -> Value {
     let steps = app
         .steps
         .values()
+        .filter(|s| s.step.kind() == StepKind::Api)
         .map(|s| {
             (
                 &s.step,
