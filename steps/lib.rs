@@ -21,6 +21,7 @@ use stepline_runtime::http::RouteExtension;
 pub fn on_start(app: &Arc<App>) -> anyhow::Result<()> {
     app.provide(Arc::new(RouteExtension(stepline_flows::web::routes())));
     let config = advoware_cal_sync::CalendarConfig::from_env(&app.settings.data_dir)?;
-    advoware_cal_sync::install(app, advoware_cal_sync::CalendarService::from_config(config));
+    let service = advoware_cal_sync::CalendarService::from_config(config, app.state.clone())?;
+    advoware_cal_sync::install(app, service);
     Ok(())
 }

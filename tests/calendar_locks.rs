@@ -80,6 +80,8 @@ async fn start(redis_url: Option<String>, broken: bool) -> TestServer {
         ics_dir: server.data.join("calendars"),
         days_back: 30,
         days_ahead: 365,
+        google: None,
+        advoware: None,
     };
     let source = SlowSource {
         inner: SnapshotSource::new(&config.snapshot),

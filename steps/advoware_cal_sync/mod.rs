@@ -25,6 +25,10 @@ use std::sync::Arc;
 
 use stepline_runtime::app::App;
 
+use stepline_runtime::store::StateStore;
+
+use crate::calendar::advoware_api::{AdvowareApiConfig, AdvowareApiSource};
+use crate::calendar::google::{GoogleConfig, GoogleTarget};
 use crate::calendar::{CalendarSource, CalendarTarget, IcsTarget, SnapshotSource, SourceTimeZone};
 
 /// The topic that starts a sync of every active employee.
@@ -48,6 +52,12 @@ pub struct CalendarConfig {
     pub days_back: u32,
     /// Days after today that a sync reconciles (`STEPLINE_SYNC_DAYS_AHEAD`, default 365).
     pub days_ahead: u32,
+    /// The Advoware REST API source, when any `ADVOWARE_*` variable is set (see
+    /// [`AdvowareApiConfig`]); else the snapshot file is the source.
+    pub advoware: Option<AdvowareApiConfig>,
+    /// The Google Calendar target, when `GOOGLE_SERVICE_ACCOUNT_FILE` is set; else the ICS
+    /// files are the target.
+    pub google: Option<GoogleConfig>,
 }
 
 impl CalendarConfig {
@@ -67,6 +77,8 @@ impl CalendarConfig {
             ics_dir: data_dir.join("calendars"),
             days_back: env_days("STEPLINE_SYNC_DAYS_BACK", 30)?,
             days_ahead: env_days("STEPLINE_SYNC_DAYS_AHEAD", 365)?,
+            advoware: AdvowareApiConfig::from_env()?,
+            google: GoogleConfig::from_env()?,
         })
     }
 }
@@ -97,15 +109,27 @@ pub struct CalendarService {
 }
 
 impl CalendarService {
-    /// The snapshot source and the ICS target of `config`.
-    pub fn from_config(config: CalendarConfig) -> Self {
-        let source = SnapshotSource::new(&config.snapshot).with_time_zone(config.source_time_zone);
-        let target = IcsTarget::new(&config.ics_dir);
-        Self {
-            source: Arc::new(source),
-            target: Arc::new(target),
+    /// The source and the target of `config`: the Advoware API when configured, else the
+    /// snapshot; Google Calendar when configured (keeping its calendar ids and sync tokens
+    /// in `state`), else ICS files. Fails on an unusable Google key or HTTP client.
+    pub fn from_config(config: CalendarConfig, state: Arc<dyn StateStore>) -> anyhow::Result<Self> {
+        let source: Arc<dyn CalendarSource> = match &config.advoware {
+            Some(api) => Arc::new(
+                AdvowareApiSource::new(api.clone())?.with_time_zone(config.source_time_zone),
+            ),
+            None => Arc::new(
+                SnapshotSource::new(&config.snapshot).with_time_zone(config.source_time_zone),
+            ),
+        };
+        let target: Arc<dyn CalendarTarget> = match &config.google {
+            Some(google) => Arc::new(GoogleTarget::new(google.clone(), state)?),
+            None => Arc::new(IcsTarget::new(&config.ics_dir)),
+        };
+        Ok(Self {
+            source,
+            target,
             config,
-        }
+        })
     }
 
     /// The sync window around today (the server's local date).

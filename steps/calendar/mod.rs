@@ -5,20 +5,24 @@
 //!   source (Advoware API or snapshot) ─► advoware (Termin, Employee)
 //!        ─► mapping (CalendarEvent: times, series, anonymisation, id, hash)
 //!        ─► plan (create / update / delete / unchanged against the target's listing)
-//!        ─► target (ICS files; Google later) ◄─ ics (RFC 5545 write and read-back)
+//!        ─► target (ICS files or Google Calendar) ◄─ ics (RFC 5545 write and read-back)
 //!   sync::sync_employee runs that chain for one employee.
 //! ```
 //!
 //! - [`advoware`]: the Advoware model, its JSON parsing, the source time zone.
+//! - [`advoware_api`]: the Advoware REST API as a source (discovery, token, chunked reads).
 //! - [`id`]: deterministic event ids from (employee code, appointment number).
 //! - [`mapping`]: `Termin` to `CalendarEvent`, with every rule of `DOMAIN.md`.
 //! - [`plan`]: the planner, a pure function, and the sync window.
 //! - [`source`]: the `CalendarSource` trait and the snapshot file source.
 //! - [`target`]: the `CalendarTarget` trait and the ICS file target.
+//! - [`google`]: Google Calendar API v3 as a target.
 //! - [`ics`]: rendering and reading iCalendar text.
 //! - [`sync`]: one employee's sync, end to end.
 
 pub mod advoware;
+pub mod advoware_api;
+pub mod google;
 pub mod ics;
 pub mod id;
 pub mod mapping;

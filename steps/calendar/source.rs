@@ -1,5 +1,6 @@
 //! Where appointments come from: the [`CalendarSource`] trait, and [`SnapshotSource`],
-//! which reads an Advoware export file. The REST API source will implement the same trait.
+//! which reads an Advoware export file. The REST API source ([`super::advoware_api`])
+//! implements the same trait.
 //!
 //! The snapshot file holds what the Advoware API would answer, in one JSON document:
 //!

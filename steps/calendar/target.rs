@@ -59,12 +59,40 @@ pub enum TargetError {
         /// Where and what.
         source: IcsError,
     },
+    /// The calendar service could not be reached, kept failing (5xx), or kept rate-limiting
+    /// past the retries; a later run may succeed.
+    #[error("calendar service unavailable: {0}")]
+    Unavailable(String),
+    /// The calendar service's daily quota is used up (Google 403 `quotaExceeded`): this
+    /// employee's run stopped at once, without retrying; the next scheduled run tries again.
+    #[error("calendar quota exceeded; this employee's run stopped, the next run tries again")]
+    QuotaExceeded,
+    /// The credentials were refused or are unusable; nothing retries until they are fixed.
+    #[error("calendar credentials refused: {0}")]
+    Auth(String),
+    /// The calendar service refused a request for a reason retrying cannot fix.
+    #[error("calendar service refused {call} with {status}{}", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Refused {
+        /// The call, such as `calendars.insert`.
+        call: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The service's reason code, if it gave one.
+        reason: Option<String>,
+    },
+    /// The state store holding the calendar ids and sync tokens failed; a later run may
+    /// succeed.
+    #[error("calendar state: {0}")]
+    State(String),
 }
 
 impl TargetError {
     /// Whether running the sync again later may succeed without a fix.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Io { .. })
+        matches!(
+            self,
+            Self::Io { .. } | Self::Unavailable(_) | Self::State(_)
+        )
     }
 }
 

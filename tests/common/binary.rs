@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 pub struct Served {
     pub child: Child,
     pub base: String,
+    /// The log lines before the `listening` line: what was configured at start.
+    pub startup: Vec<String>,
     /// Every log line after the `listening` line.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -66,6 +68,7 @@ pub fn serve(manifests: &Path, data: &Path, env: &[(&str, &str)]) -> Served {
     Served {
         child,
         base: format!("http://{address}"),
+        startup: seen,
         log,
     }
 }
