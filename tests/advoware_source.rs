@@ -42,20 +42,12 @@ async fn a_sync_reads_the_advoware_api_when_it_is_configured() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = credentials.api_key_base64();
     let configurator = emulator.configurator_url();
+    let env = credentials.serve_env(&configurator);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let served = serve(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests"),
         &dir.path().join("data"),
-        &[
-            ("STEPLINE_ADVOWARE_SNAPSHOT", "/nonexistent/snapshot.json"),
-            ("ADVOWARE_CONFIGURATOR_URL", &configurator),
-            ("ADVOWARE_FIRM", &credentials.firm),
-            ("ADVOWARE_DATABASE", &credentials.database),
-            ("ADVOWARE_USER", &credentials.user),
-            ("ADVOWARE_PASSWORD", &credentials.password),
-            ("ADVOWARE_APP_ID", &credentials.app_id),
-            ("ADVOWARE_API_KEY", &key),
-            ("ADVOWARE_PRODUCT", &credentials.product),
-        ],
+        &env,
     );
     let configured = served
         .startup

@@ -685,7 +685,7 @@ async fn sync_through_the_binary_fills_the_emulated_calendar() {
     // What the calendar must hold: SB's sample appointments in the server's window.
     let window = SyncWindow::default_for(chrono::Local::now().date_naive());
     let source = SnapshotSource::new(repo("samples/advoware_snapshot.json"));
-    let expected = expected_events(&source, window).await;
+    let expected = common::expected_events(&source, "SB", window).await;
     assert!(expected.len() > 3, "the sample has appointments for SB");
 
     for run_number in 0..2 {
@@ -769,26 +769,6 @@ async fn sync_through_the_binary_fills_the_emulated_calendar() {
         !log.contains("BEGIN PRIVATE KEY") && !log.contains("ya29."),
         "no secret in the log"
     );
-}
-
-/// Id → content hash of every event SB's sample appointments map to inside `window`.
-async fn expected_events(source: &SnapshotSource, window: SyncWindow) -> BTreeMap<String, String> {
-    use stepline::calendar::{CalendarSource, MappingOptions, map_termin};
-    let appointments = source
-        .appointments("SB", window.from, window.to)
-        .await
-        .expect("sample");
-    let options = MappingOptions {
-        full_content: true,
-        source_tz: source.time_zone(),
-    };
-    appointments
-        .termine
-        .iter()
-        .map(|t| map_termin("SB", t, &options))
-        .filter(|e| window.touches(e.time.start_date(), e.last_date()))
-        .map(|e| (e.id.to_string(), e.content_hash))
-        .collect()
 }
 
 #[tokio::test]

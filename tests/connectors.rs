@@ -13,30 +13,10 @@ use std::time::Duration;
 use emulators::advoware::{AdvowareEmulator, Credentials};
 use emulators::google::GoogleEmulator;
 use serde_json::{Value, json};
-use stepline::calendar::{CalendarSource, MappingOptions, SnapshotSource, SyncWindow, map_termin};
+use stepline::calendar::{SnapshotSource, SyncWindow};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// Id → content hash of the events `code`'s sample appointments map to inside `window`.
-async fn expected(code: &str, window: SyncWindow) -> BTreeMap<String, String> {
-    let source = SnapshotSource::new(repo("samples/advoware_snapshot.json"));
-    let appointments = source
-        .appointments(code, window.from, window.to)
-        .await
-        .expect("sample");
-    let options = MappingOptions {
-        full_content: true,
-        source_tz: source.time_zone(),
-    };
-    appointments
-        .termine
-        .iter()
-        .map(|t| map_termin(code, t, &options))
-        .filter(|e| window.touches(e.time.start_date(), e.last_date()))
-        .map(|e| (e.id.to_string(), e.content_hash))
-        .collect()
 }
 
 /// Calendar summary (`Advoware <CODE>`) → id → content hash, as the Google emulator holds it.
@@ -116,7 +96,11 @@ async fn all_and_one_code_sync_from_advoware_to_google_and_a_second_run_writes_n
     let active = ["AO", "LF", "MÜ", "RE", "SB", "TK"];
     let mut want = BTreeMap::new();
     for code in active {
-        want.insert(format!("Advoware {code}"), expected(code, window).await);
+        let sample = SnapshotSource::new(repo("samples/advoware_snapshot.json"));
+        want.insert(
+            format!("Advoware {code}"),
+            common::expected_events(&sample, code, window).await,
+        );
     }
     let http = reqwest::Client::new();
     let sync = |body: Value| {

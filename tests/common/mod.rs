@@ -158,3 +158,28 @@ where
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
+
+/// Id → content hash of every event `code`'s appointments in `source` map to inside
+/// `window` (full content): what a calendar must hold after a sync.
+pub async fn expected_events(
+    source: &stepline::calendar::SnapshotSource,
+    code: &str,
+    window: stepline::calendar::SyncWindow,
+) -> std::collections::BTreeMap<String, String> {
+    use stepline::calendar::{CalendarSource, MappingOptions, map_termin};
+    let appointments = source
+        .appointments(code, window.from, window.to)
+        .await
+        .expect("sample");
+    let options = MappingOptions {
+        full_content: true,
+        source_tz: source.time_zone(),
+    };
+    appointments
+        .termine
+        .iter()
+        .map(|t| map_termin(code, t, &options))
+        .filter(|e| window.touches(e.time.start_date(), e.last_date()))
+        .map(|e| (e.id.to_string(), e.content_hash))
+        .collect()
+}

@@ -74,6 +74,25 @@ impl Credentials {
     pub fn api_key_base64(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(&self.api_key)
     }
+
+    /// The `ADVOWARE_*` settings of `stepline serve` for these credentials and an emulator
+    /// at `configurator`; the snapshot setting points nowhere, so only the API can answer.
+    pub fn serve_env(&self, configurator: &str) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "STEPLINE_ADVOWARE_SNAPSHOT",
+                "/nonexistent/snapshot.json".into(),
+            ),
+            ("ADVOWARE_CONFIGURATOR_URL", configurator.into()),
+            ("ADVOWARE_FIRM", self.firm.clone()),
+            ("ADVOWARE_DATABASE", self.database.clone()),
+            ("ADVOWARE_USER", self.user.clone()),
+            ("ADVOWARE_PASSWORD", self.password.clone()),
+            ("ADVOWARE_APP_ID", self.app_id.clone()),
+            ("ADVOWARE_API_KEY", self.api_key_base64()),
+            ("ADVOWARE_PRODUCT", self.product.clone()),
+        ]
+    }
 }
 
 #[derive(Default)]
