@@ -203,7 +203,7 @@ impl Consumer {
         }
     }
 
-    /// One attempt: the handler in its own task (so a panic is caught), within the timeout.
+    /// One attempt: the handler with its panic caught, within the timeout.
     async fn run_handler(&self, delivery: &Delivery) -> Result<(), StepError> {
         let Some(HandlerFn::Event(handler)) = self.step.registration.map(|r| r.handler) else {
             return Err(StepError::fatal("the step has no event handler"));
@@ -219,23 +219,21 @@ impl Consumer {
             self.step.clone(),
             delivery.trace_id.as_str().into(),
         );
-        let task = tokio::spawn(handler(delivery.payload.clone(), ctx).instrument(span));
-        let abort = task.abort_handle();
+        // The delivery already has its own task: the handler runs inside it, a panic is
+        // caught here, and a timeout drops (cancels) the handler's future.
+        let run =
+            std::panic::AssertUnwindSafe(handler(delivery.payload.clone(), ctx).instrument(span));
         let limit = self.step.queue.timeout.0;
-        match tokio::time::timeout(limit, task).await {
+        match tokio::time::timeout(limit, futures::FutureExt::catch_unwind(run)).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) if join.is_panic() => Err(StepError::failed(format!(
+            Ok(Err(panic)) => Err(StepError::failed(format!(
                 "handler panicked: {}",
-                panic_message(join.into_panic())
+                panic_message(panic)
             ))),
-            Ok(Err(_)) => Err(StepError::failed("handler was cancelled")),
-            Err(_) => {
-                abort.abort();
-                Err(StepError::failed(format!(
-                    "handler timed out after {}ms",
-                    limit.as_millis()
-                )))
-            }
+            Err(_) => Err(StepError::failed(format!(
+                "handler timed out after {}ms",
+                limit.as_millis()
+            ))),
         }
     }
 }

@@ -1,5 +1,10 @@
 //! The embedded bus adapter: deliveries live in this process's [`FileStore`], and feeds are
 //! in-memory channels. A restart replays what the log holds as pending.
+//!
+//! An enqueue hands the deliveries to their subscribers as soon as their log line is queued,
+//! and returns to the emitter only once the line is on disk. So a handler never waits for
+//! the disk, and an emit that reports success is durable. If the sync then fails, the
+//! emitter gets the error although a handler may already have run: at-least-once allows it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,9 +45,11 @@ impl EmbeddedQueue {
 #[async_trait]
 impl Queue for EmbeddedQueue {
     async fn enqueue(&self, deliveries: Vec<Delivery>) -> StoreResult<()> {
-        self.store.enqueue(deliveries.clone()).await?;
+        // Subscribers start while the log is synced: a handler never waits for the disk. Its
+        // ack is logged after the enqueue line, so a crash can only make it run again.
+        let durable = self.store.stage_enqueue(deliveries.clone())?;
         self.push(deliveries);
-        Ok(())
+        durable.wait().await
     }
 
     fn feed(&self, step: &str) -> mpsc::UnboundedReceiver<Delivery> {

@@ -291,11 +291,18 @@ impl FileStore {
 
     /// Records deliveries; returns once they are in the log.
     pub async fn enqueue(&self, deliveries: Vec<Delivery>) -> StoreResult<()> {
+        self.stage_enqueue(deliveries)?.wait().await
+    }
+
+    /// Records deliveries in memory and queues their log lines, without waiting for the
+    /// disk: the caller may hand them out at once and await [`Durable::wait`] meanwhile.
+    pub fn stage_enqueue(&self, deliveries: Vec<Delivery>) -> StoreResult<Durable> {
         let records = deliveries
             .into_iter()
             .map(|d| Record::Enqueue { d })
             .collect();
-        self.commit_durable(records).await
+        let mut memory = self.memory();
+        Ok(Durable(self.commit(&mut memory, records, true)?))
     }
 
     /// Marks a delivery handled. Not awaited: if the line is lost in a crash, the delivery
@@ -367,6 +374,15 @@ impl FileStore {
         };
         wait(rx).await?;
         Ok(true)
+    }
+}
+
+/// Records queued for the log; [`Durable::wait`] returns once they are on disk.
+pub struct Durable(Option<oneshot::Receiver<StoreResult<()>>>);
+
+impl Durable {
+    pub async fn wait(self) -> StoreResult<()> {
+        wait(self.0).await
     }
 }
 
