@@ -16,11 +16,11 @@ use crate::registry::{ApiRequest, ApiResponse};
 /// The id of the forwarding handler.
 pub const FORWARD: &str = "stepline.forward";
 
-async fn forward(request: ApiRequest<Value>, ctx: Context) -> Result<ApiResponse, StepError> {
+async fn forward(body: Value, ctx: Context) -> Result<ApiResponse, StepError> {
     let topic = ctx
         .single_emit()
         .ok_or_else(|| StepError::fatal("`stepline.forward` needs exactly one topic in `emits`"))?;
-    let event_id = ctx.emit(&topic, request.body).await?;
+    let event_id = ctx.emit_value(&topic, body).await?;
     Ok(ApiResponse::json(
         StatusCode::ACCEPTED,
         json!({ "event_id": event_id, "topic": topic }),
@@ -33,8 +33,7 @@ async fn forward(request: ApiRequest<Value>, ctx: Context) -> Result<ApiResponse
 struct AnyBody(Value);
 
 async fn forward_any(request: ApiRequest<AnyBody>, ctx: Context) -> Result<ApiResponse, StepError> {
-    let body = request.body.0.clone();
-    forward(request.map_body(body), ctx).await
+    forward(request.body.0, ctx).await
 }
 
 crate::register_step!(api "stepline.forward", body = AnyBody, forward_any);

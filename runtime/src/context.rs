@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::app::{App, StepRuntime};
 use crate::store::{LockStore, StateStore, StoreError};
@@ -56,6 +57,15 @@ impl Context {
     /// the event is stored. A topic missing from the manifest's `emits` is refused (and
     /// logged once per step and topic).
     pub async fn emit(&self, topic: &str, payload: impl Serialize) -> Result<String, EmitError> {
+        let payload = serde_json::to_value(payload).map_err(|e| EmitError::Encode {
+            topic: topic.to_string(),
+            message: e.to_string(),
+        })?;
+        self.emit_value(topic, payload).await
+    }
+
+    /// [`emit`](Self::emit) for a payload that is JSON already (no copy is made).
+    pub async fn emit_value(&self, topic: &str, payload: Value) -> Result<String, EmitError> {
         if !self.step.manifest().may_emit(topic) {
             let err = EmitError::Undeclared {
                 step: self.step.name().to_string(),
@@ -66,10 +76,6 @@ impl Context {
             }
             return Err(err);
         }
-        let payload = serde_json::to_value(payload).map_err(|e| EmitError::Encode {
-            topic: topic.to_string(),
-            message: e.to_string(),
-        })?;
         Ok(self.app.publish(topic, payload, &self.trace_id).await?)
     }
 

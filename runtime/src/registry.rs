@@ -29,6 +29,14 @@ pub struct ApiRequest<T = Value> {
     pub body: T,
 }
 
+impl ApiRequest<Value> {
+    /// Splits off the body, leaving `null` in its place.
+    pub fn take_body(mut self) -> (Self, Value) {
+        let body = std::mem::take(&mut self.body);
+        (self, body)
+    }
+}
+
 impl<T> ApiRequest<T> {
     /// Swaps the body for another, keeping the rest of the request.
     pub fn map_body<U>(self, body: U) -> ApiRequest<U> {
@@ -223,7 +231,7 @@ macro_rules! register_step {
                 ctx: $crate::Context,
             ) -> $crate::__private::BoxFuture<'static, ::core::result::Result<$crate::ApiResponse, $crate::StepError>> {
                 ::std::boxed::Box::pin(async move {
-                    let body = req.body.clone();
+                    let (req, body) = req.take_body();
                     let body: $t = $crate::__private::serde_json::from_value(body).map_err(|e| {
                         $crate::StepError::reject(
                             $crate::http::StatusCode::BAD_REQUEST,
