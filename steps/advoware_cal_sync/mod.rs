@@ -149,5 +149,12 @@ pub fn install(app: &Arc<App>, service: CalendarService) {
         days_ahead = service.config.days_ahead,
         "calendar sync configured"
     );
+    if service.config.advoware.is_none() && !service.config.snapshot.is_file() {
+        tracing::warn!(
+            snapshot = %service.config.snapshot.display(),
+            "the Advoware snapshot file does not exist: every sync will fail until it does \
+             (set STEPLINE_ADVOWARE_SNAPSHOT, or run from the repository root)"
+        );
+    }
     app.provide(Arc::new(service));
 }
