@@ -86,3 +86,60 @@ async fn a_reload_keeps_the_services_the_start_hook_provided() {
         .expect("reload");
     assert_eq!(server.app().service::<Marker>().map(|m| m.0), Some(7));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_lets_a_running_handler_finish_once_and_hands_over_the_waiting_ones() {
+    let submit = "type: api\nname: Submit\npath: /naps\nmethod: POST\nhandler: stepline.forward\nemits: [nap]\n";
+    let napper = "type: event\nname: Napper\nhandler: test_sleep\nsubscribes: [nap]\nqueue: {concurrency: 1}\n";
+    let server = TestServer::start(&[("submit.yaml", submit), ("napper.yaml", napper)]).await;
+    for (id, ms) in [("long", 1500), ("short", 10)] {
+        let (status, _) = server
+            .post_json("/naps", &json!({"id": id, "ms": ms}))
+            .await;
+        assert_eq!(status, 202);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // `long` is running and `short` waits for the one permit; the reload must not wait for
+    // `long`, run it again, or lose `short`.
+    let started = std::time::Instant::now();
+    server
+        .server
+        .as_ref()
+        .expect("running")
+        .live()
+        .reload()
+        .await
+        .expect("reload");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "the reload does not wait for handlers"
+    );
+
+    let done = eventually(Duration::from_secs(5), || async {
+        let group = server
+            .app()
+            .state
+            .get_group("test:Napper")
+            .await
+            .expect("group");
+        (group.len() == 2).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "both ran");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let attempts = server
+        .app()
+        .state
+        .get_group("test:Napper:attempts")
+        .await
+        .expect("group");
+    assert_eq!(
+        attempts,
+        vec![
+            ("long".to_string(), json!(1)),
+            ("short".to_string(), json!(1))
+        ],
+        "each ran exactly once"
+    );
+}

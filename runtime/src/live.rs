@@ -7,9 +7,11 @@
 //!        ▼
 //!  build the new App (same stores, queue and services)
 //!        ─► swap the router: new requests see the new routes at once
-//!        ─► stop the old consumers and cron schedules; running handlers finish on the old
-//!           version (bounded by the shutdown grace)
-//!        ─► start consumers and schedules of the new set; pending events are fed to them
+//!        ─► stop the old consumers and cron schedules from taking work; handlers already
+//!           running finish on the old version, what they held but had not started is
+//!           released to the new consumers with its attempt count
+//!        ─► start consumers and schedules of the new set at once; pending events are fed
+//!           to them, except those still running on the old set
 //! ```
 //!
 //! The watcher polls the folder (names, sizes and modification times) twice a second:
@@ -49,14 +51,11 @@ impl Generation {
         generation
     }
 
-    /// Stops taking work and waits for running handlers, at most `grace`; false if some
-    /// were still running (their deliveries stay pending and run again).
-    async fn stop(self, grace: Duration) -> bool {
+    /// Stops taking work; running handlers go on, and what was fed but not started is
+    /// released to the next consumers.
+    fn retire(&self) {
         self.stop.cancel();
         self.tracker.close();
-        tokio::time::timeout(grace, self.tracker.wait())
-            .await
-            .is_ok()
     }
 }
 
@@ -65,6 +64,8 @@ pub struct Live {
     app: RwLock<Arc<App>>,
     router: RwLock<Router>,
     generation: tokio::sync::Mutex<Option<Generation>>,
+    /// Generations replaced by a reload whose handlers may still be running.
+    retiring: tokio::sync::Mutex<Vec<Generation>>,
     manifests: PathBuf,
     registry: Registry,
     backend: Backend,
@@ -81,6 +82,7 @@ impl Live {
             settings: app.settings.clone(),
             app: RwLock::new(app),
             generation: tokio::sync::Mutex::new(Some(generation)),
+            retiring: tokio::sync::Mutex::new(Vec::new()),
             manifests,
             backend,
         })
@@ -126,25 +128,32 @@ impl Live {
         *self.router.write().unwrap_or_else(|p| p.into_inner()) = crate::http::router(app.clone());
         *self.app.write().unwrap_or_else(|p| p.into_inner()) = app.clone();
 
+        // The old consumers stop taking work before the new ones start. A delivery still
+        // running on the old set is "out" in the queue, so the new consumers skip it.
         let mut generation = self.generation.lock().await;
-        if let Some(previous) = generation.take()
-            && !previous.stop(self.settings.shutdown_grace).await
-        {
-            tracing::warn!(
-                "handlers of the previous manifest set still running; their events run again"
-            );
+        if let Some(previous) = generation.take() {
+            previous.retire();
+            let mut retiring = self.retiring.lock().await;
+            retiring.retain(|g| !g.tracker.is_empty());
+            retiring.push(previous);
         }
         *generation = Some(Generation::start(&app));
         tracing::info!(steps = app.steps.len(), "manifests reloaded");
         Ok(())
     }
 
-    /// Stops consumers and schedules, waiting for running handlers at most the grace period.
+    /// Stops consumers and schedules, waiting for running handlers (of this and of replaced
+    /// manifest sets) at most the grace period; false if some were still running.
     pub async fn stop(&self) -> bool {
-        match self.generation.lock().await.take() {
-            Some(generation) => generation.stop(self.settings.shutdown_grace).await,
-            None => true,
+        let mut generations: Vec<Generation> = self.retiring.lock().await.drain(..).collect();
+        generations.extend(self.generation.lock().await.take());
+        for generation in &generations {
+            generation.retire();
         }
+        let all = futures::future::join_all(generations.iter().map(|g| g.tracker.wait()));
+        tokio::time::timeout(self.settings.shutdown_grace, all)
+            .await
+            .is_ok()
     }
 
     /// Watches the manifests folder until `stop`, reloading on every change.

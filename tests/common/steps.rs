@@ -178,10 +178,11 @@ pub struct Nap {
 pub static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 pub static MOST_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Takes `ms` milliseconds, then records the id. The step named `Nap` also counts how many
-/// of its runs overlap.
+/// Counts the attempt, takes `ms` milliseconds, then records the id. The step named `Nap`
+/// also counts how many of its runs overlap.
 async fn sleep(nap: Nap, ctx: Context) -> Result<(), StepError> {
     use std::sync::atomic::Ordering::SeqCst;
+    count_attempt(&ctx, &nap.id).await?;
     let counted = ctx.step_name() == "Nap";
     if counted {
         let now = IN_FLIGHT.fetch_add(1, SeqCst) + 1;

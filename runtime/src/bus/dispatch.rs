@@ -9,9 +9,10 @@
 //!                  └──── sleep(backoff with jitter) ◄────────  ≤ max_retries? else dead-letter
 //! ```
 //!
-//! The concurrency permit is held only while the handler runs, not while a retry waits. At
-//! shutdown, consumers stop taking deliveries and waiting retries are abandoned; both stay
-//! pending in the queue and run after the next start.
+//! The concurrency permit is held only while the handler runs, not while a retry waits. When
+//! consumers stop (shutdown, or a reload of the manifests), they take no new deliveries, let
+//! running handlers finish, and release what they hold but have not started, with its
+//! attempt count: to the step's next consumer, or pending for the next start.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -68,7 +69,14 @@ impl Consumer {
         loop {
             let delivery = tokio::select! {
                 biased;
-                () = self.stop.cancelled() => return,
+                () = self.stop.cancelled() => {
+                    // Nothing more is accepted; what was fed and not started goes back.
+                    feed.close();
+                    while let Ok(d) = feed.try_recv() {
+                        self.app.queue.release(d);
+                    }
+                    return;
+                }
                 next = feed.recv() => match next {
                     Some(d) => d,
                     None => return,
@@ -127,13 +135,21 @@ impl Consumer {
                     }
                 }
                 if this.stop.is_cancelled() {
+                    let mut groups = this.groups.lock().unwrap_or_else(|p| p.into_inner());
+                    groups.remove(&key);
+                    drop(groups);
+                    rx.close();
+                    while let Ok(d) = rx.try_recv() {
+                        this.app.queue.release(d);
+                    }
                     return;
                 }
             }
         });
     }
 
-    /// Runs one delivery to its end: acknowledged, dead-lettered, or left pending at shutdown.
+    /// Runs one delivery to its end: acknowledged, dead-lettered, or released when the
+    /// consumer stops (to the next consumer of the step, or pending for the next start).
     async fn deliver(&self, mut delivery: Delivery) {
         let step = self.step.name();
         if let Err(violations) = self.step.check_input(&delivery.payload) {
@@ -147,7 +163,7 @@ impl Consumer {
         loop {
             let permit = tokio::select! {
                 biased;
-                () = self.stop.cancelled() => return,
+                () = self.stop.cancelled() => return self.app.queue.release(delivery),
                 p = self.permits.acquire() => p,
             };
             delivery.attempts += 1;
@@ -174,7 +190,7 @@ impl Consumer {
                         "handler failed; retrying"
                     );
                     tokio::select! {
-                        () = self.stop.cancelled() => return,
+                        () = self.stop.cancelled() => return self.app.queue.release(delivery),
                         () = tokio::time::sleep(delay) => {}
                     }
                 }

@@ -6,8 +6,8 @@
 //! the disk, and an emit that reports success is durable. If the sync then fails, the
 //! emitter gets the error although a handler may already have run: at-least-once allows it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
@@ -17,27 +17,55 @@ use crate::store::StoreResult;
 use crate::store::file::FileStore;
 
 /// The embedded [`Queue`].
+///
+/// A delivery handed to a feed is *out* until it is acknowledged, dead-lettered or
+/// released. A new feed for the same step (after a reload) skips the ones that are out, so
+/// a handler still running on the previous manifest set is never started twice; a
+/// delivery its old consumer gives back is released to the new feed with its attempts.
 pub struct EmbeddedQueue {
     store: FileStore,
-    feeds: Mutex<HashMap<String, mpsc::UnboundedSender<Delivery>>>,
+    feeds: Mutex<Feeds>,
+}
+
+#[derive(Default)]
+struct Feeds {
+    senders: HashMap<String, mpsc::UnboundedSender<Delivery>>,
+    out: HashSet<String>,
+}
+
+impl Feeds {
+    /// Sends to the step's feed unless the delivery is out already; marks it out if sent.
+    /// A step without a live feed keeps its deliveries pending in the log.
+    fn send(&mut self, delivery: Delivery) {
+        if self.out.contains(&delivery.id) {
+            return;
+        }
+        let Some(feed) = self.senders.get(&delivery.step) else {
+            return;
+        };
+        let id = delivery.id.clone();
+        if feed.send(delivery).is_ok() {
+            self.out.insert(id);
+        }
+    }
 }
 
 impl EmbeddedQueue {
     pub fn new(store: FileStore) -> Self {
         Self {
             store,
-            feeds: Mutex::new(HashMap::new()),
+            feeds: Mutex::new(Feeds::default()),
         }
     }
 
+    fn feeds(&self) -> MutexGuard<'_, Feeds> {
+        self.feeds.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn push(&self, deliveries: impl IntoIterator<Item = Delivery>) {
-        let feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner());
+        let mut feeds = self.feeds();
         for delivery in deliveries {
-            // A step without a feed is not started (yet); its deliveries stay pending in the
-            // log and are fed when it starts.
-            if let Some(feed) = feeds.get(&delivery.step) {
-                let _ = feed.send(delivery);
-            }
+            feeds.send(delivery);
         }
     }
 }
@@ -54,18 +82,26 @@ impl Queue for EmbeddedQueue {
 
     fn feed(&self, step: &str) -> mpsc::UnboundedReceiver<Delivery> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner());
+        let mut feeds = self.feeds();
+        feeds.senders.insert(step.to_string(), tx);
         // Pending deliveries are read under the feeds lock, so that one enqueued meanwhile
-        // is pushed after them, not lost and not doubled.
+        // is sent once, after them.
         for delivery in self.store.pending().into_iter().filter(|d| d.step == step) {
-            let _ = tx.send(delivery);
+            feeds.send(delivery);
         }
-        feeds.insert(step.to_string(), tx);
         rx
+    }
+
+    fn release(&self, delivery: Delivery) {
+        self.store.record_attempts(&delivery.id, delivery.attempts);
+        let mut feeds = self.feeds();
+        feeds.out.remove(&delivery.id);
+        feeds.send(delivery);
     }
 
     fn ack(&self, delivery: &Delivery) {
         self.store.ack(&delivery.id);
+        self.feeds().out.remove(&delivery.id);
     }
 
     fn record_attempts(&self, delivery: &Delivery) {
@@ -73,7 +109,10 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn dead_letter(&self, dead: DeadLetter) -> StoreResult<()> {
-        self.store.dead_letter(dead).await
+        let id = dead.delivery.id.clone();
+        self.store.dead_letter(dead).await?;
+        self.feeds().out.remove(&id);
+        Ok(())
     }
 
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetter>> {

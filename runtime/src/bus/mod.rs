@@ -64,6 +64,9 @@ pub trait Queue: Send + Sync + 'static {
     fn feed(&self, step: &str) -> mpsc::UnboundedReceiver<Delivery>;
     /// Marks a delivery handled.
     fn ack(&self, delivery: &Delivery);
+    /// Gives back a delivery a consumer took but will not run (it is stopping): it goes to
+    /// the step's current feed, or stays pending, keeping its attempt count.
+    fn release(&self, delivery: Delivery);
     /// Notes the attempts made so far, so that a restart keeps counting.
     fn record_attempts(&self, delivery: &Delivery);
     /// Moves a delivery to the dead-letter queue.
