@@ -23,11 +23,14 @@ use stepline_runtime::store::redis::TestRedis;
 struct SlowSource {
     inner: SnapshotSource,
     delay: Duration,
+    /// How long the employee list takes.
+    employees_delay: Duration,
 }
 
 #[async_trait]
 impl CalendarSource for SlowSource {
     async fn employees(&self) -> Result<Vec<Employee>, SourceError> {
+        tokio::time::sleep(self.employees_delay).await;
         self.inner.employees().await
     }
 
@@ -69,6 +72,14 @@ fn repo_manifests() -> std::path::PathBuf {
 }
 
 async fn start(redis_url: Option<String>, broken: bool) -> TestServer {
+    start_with_source(redis_url, broken, Duration::ZERO).await
+}
+
+async fn start_with_source(
+    redis_url: Option<String>,
+    broken: bool,
+    employees_delay: Duration,
+) -> TestServer {
     let server = TestServer::start_with(&[], |o| {
         o.manifests = repo_manifests();
         o.redis_url = redis_url;
@@ -86,6 +97,7 @@ async fn start(redis_url: Option<String>, broken: bool) -> TestServer {
     let source = SlowSource {
         inner: SnapshotSource::new(&config.snapshot),
         delay: Duration::from_millis(1500),
+        employees_delay,
     };
     let target: Arc<dyn CalendarTarget> = if broken {
         Arc::new(BrokenTarget)
@@ -310,4 +322,28 @@ async fn a_delivery_after_a_crash_takes_over_its_own_lock_but_not_another() {
         "skipped"
     );
     assert_eq!(lock_holder(&server).await.as_deref(), Some("someone-else"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_answers_in_bounded_time_when_the_source_hangs() {
+    let server = start_with_source(None, false, Duration::from_secs(60)).await;
+    let started = std::time::Instant::now();
+    let (status, body) = server.get("/advoware/calendar/sync/status").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["employees"], json!([]));
+    assert_eq!(
+        body["source_error"],
+        "unavailable: the employee list did not come within 5 s"
+    );
+    let (status, body) = server.get("/advoware/calendar/sync/status/SB").await;
+    assert_eq!(
+        (status, common::code(&body)),
+        (503, "unavailable"),
+        "{body}"
+    );
 }

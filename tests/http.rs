@@ -165,6 +165,8 @@ async fn a_token_guards_every_route_but_health() {
     assert_eq!(response.status(), 200);
     let (status, _) = server.get("/items/1/parts/2?access_token=s3cret").await;
     assert_eq!(status, 200);
+    let (status, _) = server.get("/items/1/parts/2?access_token=s3%63ret").await;
+    assert_eq!(status, 200, "the query token is percent-decoded");
     let (status, _) = server.get("/items/1/parts/2?access_token=wrong").await;
     assert_eq!(status, 401);
     let (status, _) = server.get("/_stepline/dead-letters").await;

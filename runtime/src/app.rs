@@ -222,7 +222,13 @@ impl App {
     ) -> Result<String, StoreError> {
         let event_id = uuid::Uuid::now_v7().to_string();
         let Some(targets) = self.subscribers.get(topic) else {
-            tracing::trace!(topic, "event without subscribers");
+            // Legitimate (a topic may be declared before its subscriber exists), but an event
+            // dropped for lack of a subscriber should never be silent.
+            tracing::warn!(
+                topic,
+                trace_id,
+                "no step subscribes to this topic; event dropped"
+            );
             return Ok(event_id);
         };
         let emitted_at = now_ms();

@@ -77,13 +77,19 @@ async fn status_one(request: ApiRequest<NoBody>, ctx: Context) -> Result<ApiResp
 register_step!(api "calendar_sync_status_employee", status_one);
 
 /// The source's employees; a source that cannot answer makes the status unavailable.
+/// The status answers within this bound even when the source is slow; the recorded runs
+/// are shown without the employee list then.
+const SOURCE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn employees(ctx: &Context) -> Result<Vec<crate::calendar::Employee>, StepError> {
     let service = ctx.service::<CalendarService>()?;
-    service
-        .source
-        .employees()
-        .await
-        .map_err(|e| StepError::Unavailable(e.to_string()))
+    match tokio::time::timeout(SOURCE_WAIT, service.source.employees()).await {
+        Ok(answer) => answer.map_err(|e| StepError::Unavailable(e.to_string())),
+        Err(_) => Err(StepError::Unavailable(format!(
+            "the employee list did not come within {} s",
+            SOURCE_WAIT.as_secs()
+        ))),
+    }
 }
 
 async fn row(

@@ -57,6 +57,8 @@ padding:0 3px;border-radius:3px}\
 .sl-docs table{border-collapse:collapse}\
 .sl-docs th,.sl-docs td{border:1px solid #cbd5e1;padding:2px 8px}";
 
+use stepline_runtime::http::auth;
+
 /// How the pages link to each other: under [`BASE`], carrying the request's `access_token`
 /// when it is the configured one, so that a token given in the address keeps working.
 pub(super) struct Links {
@@ -67,13 +69,8 @@ impl Links {
     /// Links for a page requested with `query`.
     pub fn new(app: &App, query: Option<&str>) -> Self {
         let token = app.settings.api_token.as_deref();
-        let query = match (token, query) {
-            (Some(token), Some(query)) => query
-                .split('&')
-                .filter_map(|pair| pair.strip_prefix("access_token="))
-                .find(|given| *given == token)
-                .map(|given| format!("?access_token={given}"))
-                .unwrap_or_default(),
+        let query = match (token, query.and_then(auth::token_in_query)) {
+            (Some(token), Some(given)) if given == token => auth::token_query(token),
             _ => String::new(),
         };
         Self { query }

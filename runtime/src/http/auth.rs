@@ -48,11 +48,24 @@ fn presented(request: &Request, token: &str) -> bool {
     matches!(
         *request.method(),
         axum::http::Method::GET | axum::http::Method::HEAD
-    ) && request.uri().query().is_some_and(|q| {
-        q.split('&')
-            .filter_map(|pair| pair.strip_prefix("access_token="))
-            .any(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
-    })
+    ) && request
+        .uri()
+        .query()
+        .and_then(token_in_query)
+        .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+}
+
+/// The `access_token` of a query string, percent-decoded.
+pub fn token_in_query(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "access_token")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `?access_token=<token>`, percent-encoded, for links that must carry the token.
+pub fn token_query(token: &str) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    format!("?access_token={encoded}")
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing of the token.
@@ -66,6 +79,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::constant_time_eq;
+
+    #[test]
+    fn query_tokens_are_percent_decoded_and_encoded() {
+        use super::{token_in_query, token_query};
+        assert_eq!(
+            token_in_query("x=1&access_token=a%2Bb%2F%3D"),
+            Some("a+b/=".into())
+        );
+        assert_eq!(token_in_query("x=1"), None);
+        assert_eq!(token_query("a+b/= &"), "?access_token=a%2Bb%2F%3D+%26");
+        assert_eq!(
+            token_in_query(&token_query("a+b/= &")[1..]),
+            Some("a+b/= &".into())
+        );
+    }
 
     #[test]
     fn compares_tokens() {

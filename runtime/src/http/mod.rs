@@ -4,7 +4,7 @@
 
 pub mod admin;
 pub mod api;
-mod auth;
+pub mod auth;
 pub mod error;
 pub mod listener;
 
