@@ -8,7 +8,7 @@
 mod dot;
 mod layout;
 mod mermaid;
-mod svg;
+pub(crate) mod svg;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -345,20 +345,10 @@ fn document(title: &str, links: &Links, body: &str) -> String {
     )
 }
 
-/// Text or an attribute value, escaped for HTML.
+/// Text or an attribute value, escaped for HTML: the SVG's XML escaping, which HTML reads
+/// the same way (and which drops the control characters neither allows).
 pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::render::svg::escape(text)
 }
 
 /// A flow name as one path segment: every byte but the unreserved ones percent-encoded.
@@ -382,7 +372,7 @@ mod tests {
     fn text_and_names_are_escaped() {
         assert_eq!(
             escape("<a href=\"x\" title='y'>&</a>"),
-            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+            "&lt;a href=&quot;x&quot; title=&apos;y&apos;&gt;&amp;&lt;/a&gt;"
         );
         assert_eq!(segment("orders"), "orders");
         assert_eq!(segment("a b/ü\"<"), "a%20b%2F%C3%BC%22%3C");
