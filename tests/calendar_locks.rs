@@ -253,8 +253,20 @@ async fn redis_unreachable_answers_503_and_recovers_by_itself() {
         (503, "unavailable"),
         "{body}"
     );
+    let (status, body) = server.get("/_stepline/health").await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (503, json!("degraded")),
+        "{body}"
+    );
 
     redis.restart().expect("redis-server restarts on its port");
+    let (status, body) = server.get("/_stepline/health").await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (200, json!("ok")),
+        "{body}"
+    );
     let (status, body) = server
         .post_json("/advoware/calendar/sync", &json!({"kuerzel": "TK"}))
         .await;

@@ -2,7 +2,7 @@
 //!
 //! | method | path | what |
 //! |---|---|---|
-//! | GET | `/_stepline/health` | `{"status": "ok", ...}` (never needs the token) |
+//! | GET | `/_stepline/health` | `{"status": "ok", "store": "ok", ...}`; 503 `degraded` when the store does not answer (never needs the token) |
 //! | GET | `/_stepline/steps` | the loaded steps |
 //! | GET | `/_stepline/openapi.json` | the OpenAPI 3.1 document of the API steps |
 //! | GET | `/_stepline/dead-letters` | the dead-letter queue |
@@ -37,13 +37,25 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/_stepline/dead-letters/{id}", delete(discard))
 }
 
-async fn health(State(app): State<Arc<App>>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
+async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<Value>) {
+    // A store that does not answer (Redis down) makes the server unable to serve its steps.
+    let (status, store) = match app.state.ping().await {
+        Ok(()) => (StatusCode::OK, json!("ok")),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, json!(e.to_string())),
+    };
+    let overall = if status == StatusCode::OK {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let body = json!({
+        "status": overall,
+        "store": store,
         "steps": app.steps.len(),
         "backend": app.backend,
         "version": env!("CARGO_PKG_VERSION"),
-    }))
+    });
+    (status, Json(body))
 }
 
 async fn openapi(State(app): State<Arc<App>>) -> Json<Value> {

@@ -39,6 +39,10 @@ pub trait StateStore: Send + Sync + 'static {
     async fn get_group(&self, group: &str) -> StoreResult<Vec<(String, Value)>>;
     /// Removes every key of the group.
     async fn clear(&self, group: &str) -> StoreResult<()>;
+    /// Whether the store answers now (for `/_stepline/health`); in-process stores always do.
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// What is known of a held lock.

@@ -249,6 +249,10 @@ fn decode(group: &str, key: &str, text: &str) -> StoreResult<serde_json::Value> 
 
 #[async_trait]
 impl StateStore for RedisStore {
+    async fn ping(&self) -> StoreResult<()> {
+        RedisStore::ping(self).await
+    }
+
     async fn get(&self, group: &str, key: &str) -> StoreResult<Option<serde_json::Value>> {
         let mut cmd = ::redis::cmd("HGET");
         cmd.arg(state_key(group)).arg(key);
