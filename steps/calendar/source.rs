@@ -20,6 +20,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -102,10 +104,30 @@ pub trait CalendarSource: Send + Sync {
 }
 
 /// An Advoware snapshot file (see the module doc for its shape).
-#[derive(Debug, Clone)]
+///
+/// The parsed file is kept and reused while its size and modification time stay the same,
+/// so a sync of every employee reads and parses it once, and an edited file is read again.
+#[derive(Clone)]
 pub struct SnapshotSource {
     path: PathBuf,
     time_zone: SourceTimeZone,
+    cache: Arc<Mutex<Option<Cached>>>,
+}
+
+/// A parsed snapshot and the file state it was parsed from.
+struct Cached {
+    len: u64,
+    modified: Option<SystemTime>,
+    snapshot: Arc<Snapshot>,
+}
+
+impl std::fmt::Debug for SnapshotSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotSource")
+            .field("path", &self.path)
+            .field("time_zone", &self.time_zone)
+            .finish()
+    }
 }
 
 impl SnapshotSource {
@@ -114,6 +136,7 @@ impl SnapshotSource {
         Self {
             path: path.into(),
             time_zone: SourceTimeZone::default(),
+            cache: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -128,17 +151,38 @@ impl SnapshotSource {
         &self.path
     }
 
-    async fn load(&self) -> Result<Snapshot, SourceError> {
-        let bytes = tokio::fs::read(&self.path)
-            .await
-            .map_err(|source| SourceError::Read {
-                path: self.path.clone(),
-                source,
-            })?;
-        Snapshot::from_json(&bytes).map_err(|problem| SourceError::Invalid {
+    /// The parsed file: the cached one while the file is unchanged, else read anew.
+    async fn load(&self) -> Result<Arc<Snapshot>, SourceError> {
+        let read_error = |source| SourceError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let meta = tokio::fs::metadata(&self.path).await.map_err(read_error)?;
+        let (len, modified) = (meta.len(), meta.modified().ok());
+        if let Some(cached) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && cached.len == len
+            && cached.modified == modified
+            && modified.is_some()
+        {
+            return Ok(cached.snapshot.clone());
+        }
+
+        let bytes = tokio::fs::read(&self.path).await.map_err(read_error)?;
+        let snapshot = Snapshot::from_json(bytes).map_err(|problem| SourceError::Invalid {
             path: self.path.clone(),
             problem,
-        })
+        })?;
+        let snapshot = Arc::new(snapshot);
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
+            len,
+            modified,
+            snapshot: snapshot.clone(),
+        });
+        Ok(snapshot)
     }
 }
 
@@ -149,22 +193,22 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn from_json(bytes: &[u8]) -> Result<Self, String> {
+    fn from_json(bytes: Vec<u8>) -> Result<Self, String> {
         // Syntax errors name a line and column, never the content around them.
-        let document: Value = serde_json::from_slice(bytes)
+        let mut document: Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("not JSON (line {}, column {})", e.line(), e.column()))?;
-        let employees = match document.get("employees") {
-            Some(Value::Array(list)) => list.clone(),
+        let employees = match document.get_mut("employees").map(Value::take) {
+            Some(Value::Array(list)) => list,
             _ => return Err("`employees` must be an array".to_owned()),
         };
         let mut appointments = HashMap::new();
-        match document.get("appointments") {
+        match document.get_mut("appointments").map(Value::take) {
             Some(Value::Object(by_code)) => {
                 for (code, records) in by_code {
                     let Value::Array(records) = records else {
                         return Err(format!("`appointments.{code}` must be an array"));
                     };
-                    appointments.insert(normalise_kuerzel(code), records.clone());
+                    appointments.insert(normalise_kuerzel(&code), records);
                 }
             }
             _ => return Err("`appointments` must be an object keyed by employee code".to_owned()),
@@ -243,6 +287,30 @@ mod tests {
 
     use super::*;
     use crate::calendar::testing::{day, termin};
+
+    #[tokio::test]
+    async fn the_parsed_file_is_reused_until_the_file_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_file(&dir);
+        let source = SnapshotSource::new(&path);
+        let first = source.load().await.expect("load");
+        let again = source.load().await.expect("load");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "an unchanged file is not parsed again"
+        );
+
+        let edited = json!({"employees": [{"Kuerzel": "ZZ", "Name": "Neu"}], "appointments": {}});
+        std::fs::write(&path, edited.to_string()).expect("write");
+        let codes: Vec<String> = source
+            .employees()
+            .await
+            .expect("employees")
+            .into_iter()
+            .map(|e| e.kuerzel)
+            .collect();
+        assert_eq!(codes, ["ZZ"], "an edited file is read again");
+    }
 
     fn snapshot_file(dir: &tempfile::TempDir) -> PathBuf {
         let path = dir.path().join("snapshot.json");
