@@ -325,3 +325,35 @@ async fn a_cron_step_fires_on_its_schedule() {
         "the every-second schedule fired at least twice"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_event_handler_is_a_failure_and_the_consumer_lives_on() {
+    let server = TestServer::start(&[
+        ("submit.yaml", &forward("Submit", "/boom", "job.boom")),
+        (
+            "boom.yaml",
+            &subscriber(
+                "Boom",
+                "test_panic_event",
+                "job.boom",
+                "queue: {max_retries: 1, backoff: 10ms}\n",
+            ),
+        ),
+    ])
+    .await;
+    server.post_json("/boom", &json!({"id": "p1"})).await;
+    let dead = one_dead_letter(&server).await;
+    assert_eq!(dead["dead_letters"][0]["attempts"], 2);
+    assert_eq!(
+        dead["dead_letters"][0]["error"],
+        "handler panicked: this event handler panics on purpose"
+    );
+    // The step's consumer still takes events.
+    server.post_json("/boom", &json!({"id": "p2"})).await;
+    let both = eventually(Duration::from_secs(5), || async {
+        let (_, body) = server.get("/_stepline/dead-letters").await;
+        (body["count"] == 2).then_some(())
+    })
+    .await;
+    assert!(both.is_some());
+}

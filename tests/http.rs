@@ -122,6 +122,9 @@ async fn every_bad_request_gets_its_status_and_code() {
         "{body}"
     );
 
+    let (status, body) = server.get("/items/%FF/parts/x").await;
+    assert_eq!((status, code(&body)), (400, "invalid_path"), "{body}");
+
     let (status, body) = server.get("/nowhere").await;
     assert_eq!((status, code(&body)), (404, "not_found"), "{body}");
     assert_eq!(body["error"]["message"], "no route for GET /nowhere");

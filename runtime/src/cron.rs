@@ -91,15 +91,14 @@ async fn schedule(
     }
 }
 
+/// How long a tick's claim is kept: long past the moment every process tries to claim it.
+const CLAIM_TTL: Duration = Duration::from_secs(300);
+
 /// Takes the tick's lock; false when another process already fired it.
 async fn claim(app: &App, step: &StepRuntime, tick: DateTime<Utc>) -> bool {
     let key = format!("stepline:cron:{}:{}", step.name(), tick.timestamp_millis());
     let owner = uuid::Uuid::new_v4().simple().to_string();
-    match app
-        .locks
-        .acquire(&key, &owner, Duration::from_secs(3600))
-        .await
-    {
+    match app.locks.acquire(&key, &owner, CLAIM_TTL).await {
         Ok(claimed) => claimed,
         Err(e) => {
             tracing::warn!(step = step.name(), error = %e, "cron tick skipped: store unavailable");

@@ -32,7 +32,7 @@ use crate::manifest::ManifestSet;
 use crate::registry::Registry;
 
 /// How often the watcher looks at the manifests folder.
-const POLL: Duration = Duration::from_millis(400);
+const POLL: Duration = Duration::from_millis(500);
 
 /// Consumers and schedules of one manifest set.
 struct Generation {
@@ -63,6 +63,7 @@ impl Generation {
 pub struct Live {
     app: RwLock<Arc<App>>,
     router: RwLock<Router>,
+    /// The running generation; `None` once stopped (a reload then starts nothing).
     generation: tokio::sync::Mutex<Option<Generation>>,
     /// Generations replaced by a reload whose handlers may still be running.
     retiring: tokio::sync::Mutex<Vec<Generation>>,
@@ -131,12 +132,15 @@ impl Live {
         // The old consumers stop taking work before the new ones start. A delivery still
         // running on the old set is "out" in the queue, so the new consumers skip it.
         let mut generation = self.generation.lock().await;
-        if let Some(previous) = generation.take() {
-            previous.retire();
-            let mut retiring = self.retiring.lock().await;
-            retiring.retain(|g| !g.tracker.is_empty());
-            retiring.push(previous);
-        }
+        let Some(previous) = generation.take() else {
+            // Stopped meanwhile (shutdown): start nothing new.
+            return Ok(());
+        };
+        previous.retire();
+        let mut retiring = self.retiring.lock().await;
+        retiring.retain(|g| !g.tracker.is_empty());
+        retiring.push(previous);
+        drop(retiring);
         *generation = Some(Generation::start(&app));
         tracing::info!(steps = app.steps.len(), "manifests reloaded");
         Ok(())
@@ -145,8 +149,11 @@ impl Live {
     /// Stops consumers and schedules, waiting for running handlers (of this and of replaced
     /// manifest sets) at most the grace period; false if some were still running.
     pub async fn stop(&self) -> bool {
-        let mut generations: Vec<Generation> = self.retiring.lock().await.drain(..).collect();
-        generations.extend(self.generation.lock().await.take());
+        // Same lock order as `reload`: the running generation, then the retiring ones.
+        let mut current = self.generation.lock().await;
+        let mut generations: Vec<Generation> = current.take().into_iter().collect();
+        generations.extend(self.retiring.lock().await.drain(..));
+        drop(current);
         for generation in &generations {
             generation.retire();
         }

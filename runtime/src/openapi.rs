@@ -304,11 +304,11 @@ fn body_name(step: &Step) -> String {
 fn health(auth: bool) -> Map<String, Value> {
     let schema = json!({
         "type": "object",
-        "required": ["status", "steps", "backend", "version"],
+        "required": ["status", "store", "steps", "version"],
         "properties": {
-            "status": { "const": "ok" },
+            "status": { "enum": ["ok", "degraded"] },
+            "store": { "type": "string", "description": "`ok`, or why the state store does not answer." },
             "steps": { "type": "integer", "minimum": 0, "description": "Loaded steps." },
-            "backend": { "type": "string", "description": "Where state and events live." },
             "version": { "type": "string", "description": "The runtime's version." },
         },
     });
@@ -317,7 +317,10 @@ fn health(auth: bool) -> Map<String, Value> {
         "summary": "Health",
         "description": "Answers while the server runs; never needs the token.",
         "tags": ["stepline"],
-        "responses": { "200": json_response("The server is up.", schema) },
+        "responses": {
+            "200": json_response("The server and its state store answer.", schema.clone()),
+            "503": json_response("The state store (e.g. Redis) does not answer.", schema),
+        },
     });
     if auth {
         get["security"] = json!([]);

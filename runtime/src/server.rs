@@ -70,15 +70,25 @@ impl RunningServer {
     /// Deliveries not yet handled stay pending for the next start.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.stop.cancel();
-        let served = self.serving.await;
-        if self.live.stop().await {
+        // Requests in flight and event handlers drain together, within the same grace.
+        let grace = self.live.app().settings.shutdown_grace;
+        let mut serving = self.serving;
+        let (served, drained) =
+            tokio::join!(tokio::time::timeout(grace, &mut serving), self.live.stop());
+        if drained && served.is_ok() {
             tracing::info!("drained");
         } else {
             tracing::warn!("shutdown grace ran out; unfinished deliveries stay pending");
         }
-        served
-            .context("the server task failed")?
-            .context("the server failed")
+        match served {
+            Ok(result) => result
+                .context("the server task failed")?
+                .context("the server failed"),
+            Err(_) => {
+                serving.abort();
+                Ok(())
+            }
+        }
     }
 }
 

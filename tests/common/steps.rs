@@ -195,3 +195,9 @@ async fn sleep(nap: Nap, ctx: Context) -> Result<(), StepError> {
     record(&ctx, &nap.id, json!({"slept": nap.ms})).await
 }
 register_step!(event "test_sleep", input = Nap, sleep);
+
+/// Panics on every event.
+async fn panic_on_event(_job: Job, _ctx: Context) -> Result<(), StepError> {
+    panic!("this event handler panics on purpose");
+}
+register_step!(event "test_panic_event", input = Job, panic_on_event);

@@ -74,9 +74,17 @@ impl EmbeddedQueue {
 impl Queue for EmbeddedQueue {
     async fn enqueue(&self, deliveries: Vec<Delivery>) -> StoreResult<()> {
         // Subscribers start while the log is synced: a handler never waits for the disk. Its
-        // ack is logged after the enqueue line, so a crash can only make it run again.
-        let durable = self.store.stage_enqueue(deliveries.clone())?;
-        self.push(deliveries);
+        // ack is logged after the enqueue line, so a crash can only make it run again. The
+        // feeds lock is held from staging to sending (lock order: feeds, then the store), so
+        // a feed created meanwhile cannot send the same delivery a second time.
+        let durable = {
+            let mut feeds = self.feeds();
+            let durable = self.store.stage_enqueue(deliveries.clone())?;
+            for delivery in deliveries {
+                feeds.send(delivery);
+            }
+            durable
+        };
         durable.wait().await
     }
 

@@ -52,7 +52,6 @@ async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<Value>) {
         "status": overall,
         "store": store,
         "steps": app.steps.len(),
-        "backend": app.backend,
         "version": env!("CARGO_PKG_VERSION"),
     });
     (status, Json(body))

@@ -68,7 +68,7 @@ async fn run(
                 let stripped = stripped.to_string();
                 path_params.insert(name.clone(), stripped);
             }
-            _ => return Err(not_found_for(&request)),
+            _ => return Err(ApiError::no_route(request.method(), request.uri().path())),
         }
     }
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
@@ -91,14 +91,6 @@ async fn run(
         body,
     };
     call(app, step, request, trace_id).await
-}
-
-fn not_found_for(request: &Request) -> ApiError {
-    ApiError::not_found(format!(
-        "no route for {} {}",
-        request.method(),
-        request.uri().path()
-    ))
 }
 
 /// Reads the body as JSON. An empty body is `{}`: every field takes its default.
@@ -222,11 +214,7 @@ async fn call(
                 "cancelled".to_string()
             };
             tracing::error!(step = step.name(), trace_id, panic = %message, "API handler panicked");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the step failed; see the server log",
-            ))
+            Err(ApiError::internal())
         }
     }
 }

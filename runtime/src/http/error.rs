@@ -32,6 +32,20 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+
+    /// The 404 of a request that no route takes.
+    pub fn no_route(method: &axum::http::Method, path: &str) -> Self {
+        Self::not_found(format!("no route for {method} {path}"))
+    }
+
+    /// A 500 that tells the caller nothing internal; the detail goes to the log.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the step failed; see the server log",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -55,11 +69,7 @@ impl From<StepError> for ApiError {
             StepError::Failed(message) | StepError::Fatal(message) => {
                 // The detail goes to the log; the caller gets no internals.
                 tracing::error!(error = %message, "API handler failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the step failed; see the server log",
-                )
+                Self::internal()
             }
         }
     }

@@ -83,11 +83,7 @@ fn filter(method: HttpMethod) -> MethodFilter {
 }
 
 async fn not_found(request: Request) -> impl IntoResponse {
-    ApiError::not_found(format!(
-        "no route for {} {}",
-        request.method(),
-        request.uri().path()
-    ))
+    ApiError::no_route(request.method(), request.uri().path())
 }
 
 async fn method_not_allowed(request: Request) -> impl IntoResponse {

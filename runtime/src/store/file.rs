@@ -84,6 +84,12 @@ impl Memory {
                 self.state.remove(&g);
             }
             Record::Lock { k, owner, exp } => {
+                // Expired locks are dropped as new ones come, so that many one-off keys
+                // (a cron claim per tick) cannot pile up in memory.
+                if self.locks.len() >= 1024 {
+                    let now = now_ms();
+                    self.locks.retain(|_, (_, expires)| *expires > now);
+                }
                 self.locks.insert(k, (owner, exp));
             }
             Record::Unlock { k } => {
@@ -515,13 +521,19 @@ impl Writer {
         for request in batch {
             buffer.extend_from_slice(&request.line);
         }
-        self.file
-            .write_all(&buffer)
-            .map_err(|e| io_error("write the log", &self.path, e))?;
-        if self.fsync {
-            self.file
-                .sync_data()
-                .map_err(|e| io_error("sync the log", &self.path, e))?;
+        let written = self.file.write_all(&buffer).and_then(|()| {
+            if self.fsync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            // Cut off whatever part of the batch reached the file, so that the next batch
+            // does not follow half a line and the next start can replay the log. (The
+            // records are in memory already; their callers get this error.)
+            let _ = self.file.set_len(self.bytes);
+            return Err(io_error("write the log", &self.path, e));
         }
         self.bytes += total as u64;
         Ok(())
@@ -534,7 +546,9 @@ impl Writer {
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
-        let memory = shared.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let mut memory = shared.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let now = now_ms();
+        memory.locks.retain(|_, (_, expires)| *expires > now);
         let queued: Vec<WriteRequest> = rx.try_iter().collect();
         let result = write_snapshot(&self.path, &memory.snapshot());
         drop(memory);
@@ -644,8 +658,12 @@ fn held_by(memory: &Memory, key: &str, owner: &str, now: u64) -> bool {
         .is_some_and(|(o, exp)| o == owner && *exp > now)
 }
 
+/// A TTL in milliseconds, at least 1 (a lock that expires as it is taken is no lock), as
+/// the Redis adapter does.
 fn ttl_ms(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX / 2)
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, u64::MAX / 2)
 }
 
 /// Wall-clock Unix milliseconds: lock expiry must hold across restarts.

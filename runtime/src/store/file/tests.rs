@@ -132,3 +132,34 @@ async fn the_log_is_compacted_at_open() {
     let text = fs::read_to_string(dir.path().join(LOG_FILE)).expect("read");
     assert_eq!(text, "{\"op\":\"set\",\"g\":\"g\",\"k\":\"k\",\"v\":199}\n");
 }
+
+#[tokio::test]
+async fn expired_locks_do_not_pile_up_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FileStore::open(dir.path(), false).expect("open");
+    for i in 0..3000 {
+        let key = format!("tick:{i}");
+        assert!(
+            store
+                .acquire(&key, "me", Duration::from_millis(1))
+                .await
+                .expect("acquire")
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(
+        store
+            .acquire("last", "me", Duration::from_secs(60))
+            .await
+            .expect("acquire")
+    );
+    assert!(
+        store.memory().locks.len() < 1100,
+        "{} locks kept",
+        store.memory().locks.len()
+    );
+    assert_eq!(
+        store.holder("last").await.expect("holder").map(|l| l.owner),
+        Some("me".into())
+    );
+}
