@@ -56,8 +56,9 @@ async fn a_sync_reads_the_advoware_api_when_it_is_configured() {
         .expect("the start logs the calendar configuration");
     assert!(
         configured.contains(&format!(
-            "source=Advoware API (configurator {configurator};"
-        )),
+            "source=Advoware API (configurator {};",
+            configurator.trim_end_matches("/configurator")
+        )) && !configured.contains("/configurator;"),
         "{configured}"
     );
 

@@ -23,16 +23,12 @@ pub struct SyncRequest {
     pub kuerzel: String,
     /// `true`: titles, places and notes; `false`: placeholders with times only. Default
     /// `true`.
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub full_content: bool,
 }
 
 fn all() -> String {
     "ALL".to_string()
-}
-
-fn yes() -> bool {
-    true
 }
 
 async fn trigger(request: ApiRequest<SyncRequest>, ctx: Context) -> Result<ApiResponse, StepError> {

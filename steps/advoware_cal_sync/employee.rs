@@ -28,7 +28,7 @@ use crate::calendar::{SyncError, sync_employee};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncAll {
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub full_content: bool,
 }
 
@@ -37,7 +37,7 @@ pub struct SyncAll {
 #[serde(deny_unknown_fields)]
 pub struct SyncEmployee {
     pub kuerzel: String,
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub full_content: bool,
     /// The lock's owner token for this run: taken by the API before emitting, or only named
     /// by Calendar Sync All. The same event delivered again after a crash carries the same
@@ -46,8 +46,13 @@ pub struct SyncEmployee {
     pub lock_token: Option<String>,
 }
 
-fn yes() -> bool {
-    true
+/// A failure of the source or target as the queue sees it: retried, or dead-lettered.
+fn step_error(retryable: bool, error: &impl std::fmt::Display) -> StepError {
+    if retryable {
+        StepError::failed(error)
+    } else {
+        StepError::fatal(error)
+    }
 }
 
 /// How often a running sync renews its lock.
@@ -55,13 +60,11 @@ const RENEW_EVERY: Duration = Duration::from_secs(60);
 
 async fn sync_all(input: SyncAll, ctx: Context) -> Result<(), StepError> {
     let service = ctx.service::<CalendarService>()?;
-    let employees = service.source.employees().await.map_err(|e| {
-        if e.is_retryable() {
-            StepError::failed(&e)
-        } else {
-            StepError::fatal(&e)
-        }
-    })?;
+    let employees = service
+        .source
+        .employees()
+        .await
+        .map_err(|e| step_error(e.is_retryable(), &e))?;
     let mut emitted = 0usize;
     for employee in employees.iter().filter(|e| e.active) {
         let Ok(code) = kuerzel::normalise(&employee.kuerzel) else {
@@ -151,12 +154,7 @@ fn describe(
         }
         Some(Err(e)) => {
             let record = run_record("failed", full_content, &e.to_string());
-            let err = if e.is_retryable() {
-                StepError::failed(&e)
-            } else {
-                StepError::fatal(&e)
-            };
-            (record, Err(err))
+            (record, Err(step_error(e.is_retryable(), &e)))
         }
         None => (
             run_record(

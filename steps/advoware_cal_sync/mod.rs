@@ -83,6 +83,11 @@ impl CalendarConfig {
     }
 }
 
+/// `full_content` defaults to `true` in every payload that carries it.
+fn default_true() -> bool {
+    true
+}
+
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
         .ok()

@@ -269,9 +269,12 @@ impl CalendarSource for AdvowareApiSource {
     }
 
     fn describe(&self) -> String {
+        // Hosts only: a URL's path or query may carry a key, and this line is logged.
         let place = match &self.config.discovery {
-            Discovery::Configurator(url) => format!("configurator {url}"),
-            Discovery::Fixed(a) => format!("API {}, gateway {}", a.api, a.gateway),
+            Discovery::Configurator(url) => format!("configurator {}", host_of(url)),
+            Discovery::Fixed(a) => {
+                format!("API {}, gateway {}", host_of(&a.api), host_of(&a.gateway))
+            }
         };
         format!(
             "Advoware API ({place}; firm {}, user {}, {}-day chunks)",
@@ -281,6 +284,21 @@ impl CalendarSource for AdvowareApiSource {
 
     fn time_zone(&self) -> SourceTimeZone {
         self.time_zone
+    }
+}
+
+/// `scheme://host[:port]` of a URL, without user info, path or query.
+fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => {
+            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{}{port}",
+                parsed.scheme(),
+                parsed.host_str().unwrap_or("?")
+            )
+        }
+        Err(_) => "(unparsable URL)".to_owned(),
     }
 }
 

@@ -38,6 +38,14 @@ pub async fn send(
             },
             Err(e) if e.is_timeout() => "no answer in time".to_owned(),
             Err(e) if e.is_connect() => "no connection".to_owned(),
+            // A request that cannot be built, or redirects in circles, fails the same way
+            // every time: a configuration problem, not worth a retry.
+            Err(e) if e.is_builder() || e.is_redirect() => {
+                return Err(SourceError::Refused(format!(
+                    "{what}: the request cannot be made ({}); check the ADVOWARE_* settings",
+                    e.without_url()
+                )));
+            }
             Err(_) => "the request failed".to_owned(),
         };
         if retries >= retry.retries {

@@ -143,9 +143,15 @@ impl TokenSource {
             )));
         }
         if !status.is_success() {
-            // The body names the cause ("invalid_grant", ...) and holds no secret.
-            let body = response.text().await.unwrap_or_default();
-            let cause: String = body.chars().take(200).collect();
+            // Only the OAuth `error` code ("invalid_grant", ...) is kept: the rest of the body
+            // is whatever the endpoint (or a proxy) sent, and the run record is shown.
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let cause = body["error"]
+                .as_str()
+                .filter(|c| {
+                    c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                })
+                .unwrap_or("no error code");
             return Err(TargetError::Auth(format!(
                 "the token endpoint refused the service account ({status}): {cause}"
             )));
@@ -160,7 +166,8 @@ impl TokenSource {
         );
         Ok(Token {
             value: answer.access_token,
-            renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
+            // A short-lived token is renewed after three quarters of its life, not at once.
+            renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN.min(lifetime / 4)),
         })
     }
 }

@@ -194,15 +194,8 @@ impl Api {
         url
     }
 
-    /// `base · 2^attempt`, capped, plus a random jitter of up to the same again, so that
-    /// many employees' runs do not retry in step.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exponential = self
-            .backoff_base
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.backoff_cap);
-        let jitter_ms = rand::random_range(0..=exponential.as_millis() as u64);
-        exponential + Duration::from_millis(jitter_ms)
+        backoff(self.backoff_base, self.backoff_cap, attempt)
     }
 }
 
@@ -220,4 +213,30 @@ fn is_transient(answer: &Answer) -> bool {
             Some("rateLimitExceeded" | "userRateLimitExceeded")
         );
     rate_limited || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// `base · 2^attempt`, capped, then drawn from its upper half, so that many employees'
+/// runs do not retry in step and no wait exceeds the cap.
+fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
+    let exponential = base.saturating_mul(1u32 << attempt.min(16)).min(cap);
+    exponential.mul_f64(rand::random_range(0.5..=1.0))
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_and_never_exceed_the_cap() {
+        let (base, cap) = (Duration::from_millis(500), Duration::from_secs(32));
+        for (attempt, full) in [(0, 500), (1, 1_000), (3, 4_000), (6, 32_000), (20, 32_000)] {
+            for _ in 0..50 {
+                let wait = backoff(base, cap, attempt).as_millis() as u64;
+                assert!(
+                    wait >= full / 2 && wait <= full,
+                    "attempt {attempt}: {wait} ms"
+                );
+            }
+        }
+    }
 }

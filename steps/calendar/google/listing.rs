@@ -22,6 +22,10 @@ use super::wire::{self, ListEntry, Listed};
 use super::{GoogleTarget, LISTING_GROUP, StoredListing, config, refused};
 use crate::calendar::target::TargetError;
 
+/// A listing longer than this many pages is taken for a fault (at 2,500 events a page,
+/// 25 million events), not followed further.
+const MAX_PAGES: usize = 10_000;
+
 /// What reading a calendar gave.
 pub(super) enum Listing {
     /// Every event present, and the token for the next incremental listing (absent if the
@@ -81,7 +85,14 @@ impl GoogleTarget {
         let page_size = page_size.to_string();
         let path = ["calendars", calendar_id, "events"];
         let mut page_token: Option<String> = None;
+        let mut pages = 0usize;
         loop {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(TargetError::Unavailable(format!(
+                    "events.list gave more than {MAX_PAGES} pages; stopped"
+                )));
+            }
             let mut query = vec![("maxResults", page_size.as_str())];
             query.extend(token.map(|t| ("syncToken", t)));
             query.extend(page_token.as_deref().map(|p| ("pageToken", p)));
@@ -106,7 +117,13 @@ impl GoogleTarget {
                     ListEntry::Unreadable => {}
                 }
             }
-            page_token = answer.body["nextPageToken"].as_str().map(str::to_owned);
+            let next = answer.body["nextPageToken"].as_str().map(str::to_owned);
+            if next.is_some() && next == page_token {
+                return Err(TargetError::Unavailable(
+                    "events.list answered the same page token twice; stopped".into(),
+                ));
+            }
+            page_token = next;
             if page_token.is_none() {
                 let sync_token = answer.body["nextSyncToken"].as_str().map(str::to_owned);
                 return Ok(Listing::Complete { events, sync_token });
